@@ -1,0 +1,556 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pidwait-cat - print a line for each of the given processes as it exits.
+ *
+ * Arms every PID on one /dev/pidwait file, then waits on it with epoll and
+ * reads exit records in batches until every PID (or --count of them) has
+ * exited or --timeout expires.
+ *
+ * Exit status, in the manner of util-linux waitpid(1):
+ *   0   every requested exit was seen
+ *   1   failure: a PID could not be watched (no such process, permission
+ *       denied, too many PIDs), or reading or writing failed
+ *   2   unsupported: /dev/pidwait is missing (module not loaded) or the
+ *       module lacks something this tool needs (e.g. --thread)
+ *   3   --timeout expired before the requested exits were seen
+ *   64  usage: bad option or argument (EX_USAGE of sysexits.h)
+ *
+ * A PID must be a decimal number > 0 and may appear only once: each PID
+ * gives exactly one line, so --count stays unambiguous.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/pidwait.h>
+
+#ifndef PIDWAIT_VERSION
+#define PIDWAIT_VERSION "0.1.0"
+#endif
+
+#define PROG "pidwait-cat"
+
+enum {
+	RC_OK = 0,
+	RC_FAIL = 1,
+	RC_UNSUPPORTED = 2,
+	RC_TIMEOUT = 3,
+	RC_USAGE = 64,
+};
+
+/* Records per read(): one syscall drains a burst of exits. */
+#define BATCH 64
+
+static struct {
+	bool verbose;
+	bool json;
+	bool thread;
+	bool exited_ok;
+} opt;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: " PROG " [options] PID...\n"
+"\n"
+"Wait for the given processes to exit and print a line for each as it\n"
+"exits, in the order they exit, e.g.:\n"
+"  1234 exited 0\n"
+"  1235 killed by SIGKILL (core dumped)\n"
+"  1236 exited (status unknown)      (another user's process)\n"
+"\n"
+"Options:\n"
+"  -t, --timeout SECS  give up after SECS seconds (fractions allowed)\n"
+"  -c, --count N       stop after N of the PIDs have exited\n"
+"  -e, --exited        a PID that is already gone is not an error; it\n"
+"                      counts as exited but prints no line\n"
+"  -T, --thread        the ids are thread ids: report each thread's exit\n"
+"      --json          print one JSON object per line instead\n"
+"  -v, --verbose       say what is armed and skipped, on stderr\n"
+"  -h, --help          print this help and exit\n"
+"  -V, --version       print the version and exit\n"
+"\n"
+"A PID is a decimal number > 0 and may be given only once.\n"
+"JSON keys: pid, thread, event (\"exited\", \"killed\" or \"unknown\"),\n"
+"code, signal, signo, core_dumped (null where not known or not relevant),\n"
+"exit_time_ns (CLOCK_MONOTONIC), exit_time (UTC, RFC 3339).\n"
+"\n"
+"Exit status:\n"
+"  0   every requested exit was seen\n"
+"  1   failure (no such process, permission denied, I/O error)\n"
+"  2   unsupported: /dev/pidwait missing or the module lacks a feature\n"
+"  3   the timeout expired\n"
+"  64  usage error\n");
+}
+
+static void __attribute__((format(printf, 1, 2))) msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs(PROG ": ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void __attribute__((noreturn)) usage_error(const char *what, const char *arg)
+{
+	if (arg)
+		msg("%s '%s'", what, arg);
+	else
+		msg("%s", what);
+	fputs("Try '" PROG " --help' for more information.\n", stderr);
+	exit(RC_USAGE);
+}
+
+/* Strict: digits only, so "12x", " 12", "+12" and "" are all rejected. */
+static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		if (v > (max - (unsigned long)(*s - '0')) / 10)
+			return false;
+		v = v * 10 + (unsigned long)(*s - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/* Returns the timeout in ns, or UINT64_MAX for one too long to matter. */
+static uint64_t parse_timeout(const char *s)
+{
+	char *end;
+	double secs;
+
+	errno = 0;
+	secs = strtod(s, &end);
+	if (end == s || *end || (errno == ERANGE && secs != 0) || !(secs >= 0))
+		usage_error("invalid timeout", s);
+	if (secs > 1e9)
+		return UINT64_MAX;
+	return (uint64_t)(secs * 1e9);
+}
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static const char *signame(int sig, char *buf, size_t len)
+{
+	static const struct { int no; const char *name; } names[] = {
+#define S(x) { SIG##x, "SIG" #x }
+		S(HUP), S(INT), S(QUIT), S(ILL), S(TRAP), S(ABRT), S(BUS),
+		S(FPE), S(KILL), S(USR1), S(SEGV), S(USR2), S(PIPE), S(ALRM),
+		S(TERM), S(CHLD), S(CONT), S(STOP), S(TSTP), S(TTIN), S(TTOU),
+		S(URG), S(XCPU), S(XFSZ), S(VTALRM), S(PROF), S(WINCH), S(IO),
+		S(SYS),
+#ifdef SIGSTKFLT
+		S(STKFLT),
+#endif
+#ifdef SIGPWR
+		S(PWR),
+#endif
+#ifdef SIGEMT
+		S(EMT),
+#endif
+#undef S
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].no == sig)
+			return names[i].name;
+	if (sig >= SIGRTMIN && sig <= SIGRTMAX && sig != SIGRTMIN)
+		snprintf(buf, len, "SIGRTMIN+%d", sig - SIGRTMIN);
+	else if (sig == SIGRTMIN)
+		snprintf(buf, len, "SIGRTMIN");
+	else
+		snprintf(buf, len, "SIG%d", sig);
+	return buf;
+}
+
+/* Every string we emit goes through here, whatever it holds. */
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void print_json(pid_t pid, const struct pidwait_event *ev,
+		       int64_t real_minus_mono)
+{
+	bool known = ev->flags & PIDWAIT_EVENT_STATUS;
+	int st = ev->status;
+	char buf[32], when[64];
+	int64_t real = (int64_t)ev->exit_time_ns + real_minus_mono;
+	time_t secs = (time_t)(real / 1000000000);
+	struct tm tm;
+
+	printf("{\"pid\":%d,\"thread\":%s,\"event\":", pid,
+	       ev->flags & PIDWAIT_EVENT_THREAD ? "true" : "false");
+	if (known && WIFEXITED(st)) {
+		json_str("exited");
+		printf(",\"code\":%d,\"signal\":null,\"signo\":null,"
+		       "\"core_dumped\":false", WEXITSTATUS(st));
+	} else if (known && WIFSIGNALED(st)) {
+		json_str("killed");
+		printf(",\"code\":null,\"signal\":");
+		json_str(signame(WTERMSIG(st), buf, sizeof(buf)));
+		printf(",\"signo\":%d,\"core_dumped\":%s", WTERMSIG(st),
+		       WCOREDUMP(st) ? "true" : "false");
+	} else {
+		json_str("unknown");
+		printf(",\"code\":null,\"signal\":null,\"signo\":null,"
+		       "\"core_dumped\":null");
+	}
+	printf(",\"exit_time_ns\":%" PRIu64 ",\"exit_time\":",
+	       (uint64_t)ev->exit_time_ns);
+	gmtime_r(&secs, &tm);
+	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%09dZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, (int)(real % 1000000000));
+	json_str(when);
+	printf("}\n");
+}
+
+static void print_text(pid_t pid, const struct pidwait_event *ev)
+{
+	int st = ev->status;
+	char buf[32];
+
+	if (!(ev->flags & PIDWAIT_EVENT_STATUS))
+		printf("%d exited (status unknown)\n", pid);
+	else if (WIFEXITED(st))
+		printf("%d exited %d\n", pid, WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		printf("%d killed by %s%s\n", pid,
+		       signame(WTERMSIG(st), buf, sizeof(buf)),
+		       WCOREDUMP(st) ? " (core dumped)" : "");
+	else
+		printf("%d exited (status %#x)\n", pid, (unsigned int)st);
+}
+
+static void __attribute__((noreturn)) no_device(int err)
+{
+	msg("cannot open " PIDWAIT_DEVICE ": %s", strerror(err));
+	if (access("/sys/module/pidwait", F_OK) == 0)
+		msg("the pidwait module is loaded but its device node is "
+		      "missing: is devtmpfs mounted on /dev?");
+	msg("is the pidwait module loaded? Load it with 'modprobe pidwait' "
+	      "(or 'insmod pidwait.ko' from a source build)");
+	exit(RC_UNSUPPORTED);
+}
+
+static int open_device(struct pidwait_info *info)
+{
+	int fd = open(PIDWAIT_DEVICE, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENODEV || errno == ENXIO)
+			no_device(errno);
+		msg("cannot open " PIDWAIT_DEVICE ": %s%s", strerror(errno),
+		      errno == EACCES || errno == EPERM ?
+		      " (check its owner and mode)" : "");
+		exit(RC_FAIL);
+	}
+	memset(info, 0, sizeof(*info));
+	if (ioctl(fd, PIDWAIT_IOC_GET_INFO, info) < 0) {
+		msg(PIDWAIT_DEVICE " does not answer PIDWAIT_IOC_GET_INFO "
+		      "(%s): not a pidwait device, or a module older than this "
+		      "tool", strerror(errno));
+		exit(RC_UNSUPPORTED);
+	}
+	/* A newer module may grow the record; we read its prefix. */
+	if (info->event_size < sizeof(struct pidwait_event)) {
+		msg("the pidwait module's events are %u bytes, this tool "
+		      "needs %zu: module and tool do not match",
+		      info->event_size, sizeof(struct pidwait_event));
+		exit(RC_UNSUPPORTED);
+	}
+	if (opt.verbose)
+		msg(PIDWAIT_DEVICE ": API version %u, up to %u watches per "
+		      "file", info->api_version, info->max_watches);
+	return fd;
+}
+
+struct target {
+	pid_t pid;
+	bool done;
+};
+
+/* Arms all targets; returns how many are already gone (with --exited). */
+static size_t arm_all(int fd, const struct pidwait_info *info,
+		      struct target *t, size_t n)
+{
+	const char *what = opt.thread ? "TID" : "PID";
+	size_t i, gone = 0;
+	bool failed = false;
+
+	if (opt.thread && !(info->arm_flags & PIDWAIT_ARM_THREAD)) {
+		msg("this pidwait module (API version %u) cannot watch "
+		      "threads (--thread)", info->api_version);
+		exit(RC_UNSUPPORTED);
+	}
+	for (i = 0; i < n; i++) {
+		struct pidwait_arm arm = {
+			.pid = t[i].pid,
+			.flags = opt.thread ? PIDWAIT_ARM_THREAD : 0,
+			.cookie = i,
+		};
+
+		if (ioctl(fd, PIDWAIT_IOC_ARM, &arm) == 0) {
+			if (opt.verbose)
+				msg("watching %s %d", what, t[i].pid);
+			continue;
+		}
+		switch (errno) {
+		case ESRCH:
+			if (opt.exited_ok) {
+				if (opt.verbose)
+					msg("%s %d is not running", what,
+					      t[i].pid);
+				t[i].done = true;
+				gone++;
+				continue;
+			}
+			msg("%s %d: no such process", what, t[i].pid);
+			break;
+		case EINVAL:
+			if (opt.thread)
+				msg("TID %d: invalid thread id", t[i].pid);
+			else
+				msg("PID %d is a thread, not a process: use "
+				      "--thread to wait for that thread",
+				      t[i].pid);
+			break;
+		case EPERM:
+		case EACCES:
+			msg("%s %d: permission denied", what, t[i].pid);
+			break;
+		case ENOSPC:
+			msg("%s %d: too many PIDs, the module allows %u per "
+			      "file", what, t[i].pid, info->max_watches);
+			break;
+		case ENOTTY:
+			msg("this pidwait module does not know "
+			      "PIDWAIT_IOC_ARM");
+			exit(RC_UNSUPPORTED);
+		default:
+			msg("%s %d: %s", what, t[i].pid, strerror(errno));
+			break;
+		}
+		failed = true;
+	}
+	if (failed)
+		exit(RC_FAIL);
+	return gone;
+}
+
+static void check_output(void)
+{
+	if (!ferror(stdout) && fflush(stdout) == 0)
+		return;
+	/* The reader went away (head, a closed pipe): nobody to tell. */
+	if (errno != EPIPE)
+		msg("write error: %s", strerror(errno));
+	exit(RC_FAIL);
+}
+
+/* Reports one exit; a second record for a PID (never expected) is dropped. */
+static void handle(const struct pidwait_event *ev, struct target *t, size_t n,
+		   size_t *seen)
+{
+	struct timespec r, m;
+	pid_t pid = ev->pid;
+
+	if (ev->cookie < n) {
+		if (t[ev->cookie].done)
+			return;
+		t[ev->cookie].done = true;
+		pid = t[ev->cookie].pid;
+	}
+	(*seen)++;
+	if (opt.json) {
+		clock_gettime(CLOCK_REALTIME, &r);
+		clock_gettime(CLOCK_MONOTONIC, &m);
+		print_json(pid, ev, ((int64_t)r.tv_sec - m.tv_sec) * 1000000000 +
+			   (r.tv_nsec - m.tv_nsec));
+	} else {
+		print_text(pid, ev);
+	}
+	check_output();
+}
+
+static int wait_loop(int fd, size_t esize, struct target *t, size_t n,
+		     size_t seen, size_t want, uint64_t timeout)
+{
+	uint64_t deadline = timeout == UINT64_MAX ? UINT64_MAX :
+			    now_ns(CLOCK_MONOTONIC) + timeout;
+	char *buf = malloc(esize * BATCH);
+	struct epoll_event ee = { .events = EPOLLIN };
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	size_t i;
+
+	if (!buf || ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ee) < 0) {
+		msg("setting up: %s", strerror(errno));
+		return RC_FAIL;
+	}
+	while (seen < want) {
+		ssize_t len = read(fd, buf, esize * BATCH);
+		uint64_t now;
+		int ms;
+
+		if (len > 0) {
+			if (len % esize) {
+				msg("short read of %zd bytes from "
+				      PIDWAIT_DEVICE, len);
+				return RC_FAIL;
+			}
+			for (i = 0; i * esize < (size_t)len && seen < want; i++)
+				handle((struct pidwait_event *)(buf + i * esize),
+				       t, n, &seen);
+			continue;
+		}
+		if (len == 0) {
+			msg("unexpected end of file on " PIDWAIT_DEVICE);
+			return RC_FAIL;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN) {
+			msg("reading " PIDWAIT_DEVICE ": %s", strerror(errno));
+			return RC_FAIL;
+		}
+
+		now = now_ns(CLOCK_MONOTONIC);
+		if (now >= deadline) {
+			msg("timed out waiting for %zu more exit%s",
+			      want - seen, want - seen == 1 ? "" : "s");
+			for (i = 0; opt.verbose && i < n; i++)
+				if (!t[i].done)
+					msg("%d is still running", t[i].pid);
+			return RC_TIMEOUT;
+		}
+		/* Round up: waking a little early would only spin. */
+		if (deadline == UINT64_MAX || deadline - now > (uint64_t)INT_MAX * 1000000)
+			ms = -1;
+		else
+			ms = (int)((deadline - now + 999999) / 1000000);
+		if (epoll_wait(ep, &ee, 1, ms) < 0 && errno != EINTR) {
+			msg("epoll_wait: %s", strerror(errno));
+			return RC_FAIL;
+		}
+	}
+	return RC_OK;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "timeout", required_argument, NULL, 't' },
+		{ "count",   required_argument, NULL, 'c' },
+		{ "exited",  no_argument,       NULL, 'e' },
+		{ "thread",  no_argument,       NULL, 'T' },
+		{ "json",    no_argument,       NULL, 'j' },
+		{ "verbose", no_argument,       NULL, 'v' },
+		{ "help",    no_argument,       NULL, 'h' },
+		{ "version", no_argument,       NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	uint64_t timeout = UINT64_MAX;
+	const char *count_arg = NULL;
+	unsigned long count = 0, v;
+	struct pidwait_info info;
+	struct target *t;
+	size_t n, i, j, gone;
+	char optname[3];
+	int c, fd;
+
+	/* A vanished reader must not kill us mid-line; see check_output(). */
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":t:c:eTvhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't': timeout = parse_timeout(optarg); break;
+		case 'c': count_arg = optarg; break;
+		case 'e': opt.exited_ok = true; break;
+		case 'T': opt.thread = true; break;
+		case 'j': opt.json = true; break;
+		case 'v': opt.verbose = true; break;
+		case 'h': usage(stdout); return RC_OK;
+		case 'V': printf(PROG " " PIDWAIT_VERSION "\n"); return RC_OK;
+		default:
+			/* Name a long option as typed, a short one alone. */
+			snprintf(optname, sizeof(optname), "-%c", optopt);
+			usage_error(c == ':' ? "missing argument for" :
+				    "unknown option",
+				    strncmp(argv[optind - 1], "--", 2) ?
+				    optname : argv[optind - 1]);
+		}
+	}
+	n = (size_t)(argc - optind);
+	if (n == 0)
+		usage_error("no PID given", NULL);
+	if (count_arg && (!parse_uint(count_arg, ULONG_MAX, &count) ||
+			  count == 0 || count > n))
+		usage_error("--count must be from 1 to the number of PIDs, not",
+			    count_arg);
+
+	t = calloc(n, sizeof(*t));
+	if (!t) {
+		msg("out of memory");
+		return RC_FAIL;
+	}
+	for (i = 0; i < n; i++) {
+		const char *arg = argv[optind + i];
+
+		if (!parse_uint(arg, INT_MAX, &v) || v == 0)
+			usage_error("invalid PID (a number > 0 is needed):", arg);
+		t[i].pid = (pid_t)v;
+		for (j = 0; j < i; j++)
+			if (t[j].pid == t[i].pid)
+				usage_error("PID given more than once:", arg);
+	}
+
+	fd = open_device(&info);
+	gone = arm_all(fd, &info, t, n);
+	return wait_loop(fd, info.event_size, t, n, gone, count ? count : n,
+			 timeout);
+}
