@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Every choice pidwait makes between kernel versions is made here, from what
+ * compat/probe found in the target's headers (PIDWAIT_HAVE_*), newest kernel
+ * first. Force-included before each source file by Kbuild.
+ */
+#ifndef _PIDWAIT_COMPAT_H
+#define _PIDWAIT_COMPAT_H
+
+/*
+ * Version tests are kept for the supported bounds. Kbuild passes the target's
+ * VERSION, PATCHLEVEL and SUBLEVEL: LINUX_VERSION_CODE saturates sublevels
+ * at 255, and 4.4.256+ and 4.9.256+ exist.
+ */
+#define PIDWAIT_KERNEL_VERSION(a, b, c) \
+	(((a) * (1ULL << 32)) + ((b) * (1ULL << 16)) + (c))
+#define PIDWAIT_LINUX_VERSION \
+	PIDWAIT_KERNEL_VERSION(PIDWAIT_LINUX_MAJOR, PIDWAIT_LINUX_PATCHLEVEL, \
+			       PIDWAIT_LINUX_SUBLEVEL)
+
+#if PIDWAIT_KERNEL_VERSION(3, 10, 0) > PIDWAIT_LINUX_VERSION
+#error "pidwait supports Linux 3.10 and later"
+#endif
+
+/* The exit backend (see exit.h). */
+#if defined(PIDWAIT_HAVE_WAIT_PIDFD)
+#define PIDWAIT_EXIT_PIDFD 1
+#endif
+
+/*
+ * Thread watches on wait_pidfd kernels before 6.9 need kprobes to wake
+ * wait_pidfd when a thread exits. Their handlers run with preemption off,
+ * where PREEMPT_RT's sleeping spinlocks may not be taken.
+ */
+#if defined(PIDWAIT_EXIT_PIDFD) && !defined(PIDWAIT_HAVE_PIDFD_THREAD_WAKE) && \
+	IS_ENABLED(CONFIG_KPROBES) && !IS_ENABLED(CONFIG_PREEMPT_RT)
+#define PIDWAIT_THREAD_KPROBES 1
+#endif
+
+/* The first argument of a function, at a kprobe on its entry. */
+#if defined(PIDWAIT_HAVE_REGS_GET_KERNEL_ARGUMENT)
+#define pidwait_regs_arg0(regs) regs_get_kernel_argument(regs, 0)
+#elif defined(CONFIG_X86_64)
+#define pidwait_regs_arg0(regs) ((regs)->di)
+#elif defined(PIDWAIT_THREAD_KPROBES)
+#error "pidwait: no way to read a probed argument on this architecture"
+#endif
+
+#endif /* _PIDWAIT_COMPAT_H */
