@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pidwait internals: the per-file state, the watches it holds, and what the
+ * device, the watch table and the exit backend say to one another.
+ */
+#ifndef _PIDWAIT_H
+#define _PIDWAIT_H
+
+#include <linux/bits.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/pidwait.h>
+
+#include "exit.h"
+
+struct pid;
+struct seq_file;
+struct task_struct;
+
+/* Arm flags the module knows; the backend may support fewer. */
+#define PIDWAIT_ARM_KNOWN	PIDWAIT_ARM_THREAD
+#define PIDWAIT_EVENT_KNOWN	(PIDWAIT_EVENT_STATUS | PIDWAIT_EVENT_THREAD)
+
+enum pidwait_state {
+	PIDWAIT_ARMED,		/* waiting for the exit */
+	PIDWAIT_READY,		/* fired: queued on the file's ready list */
+	PIDWAIT_DISARMED,	/* being dropped: the backend must ignore it */
+};
+
+/*
+ * One watch, and later the event it turns into: firing only links it on
+ * the ready list, so the exit path never allocates and no event is lost.
+ */
+struct pidwait_watch {
+	struct pidwait_exit_link link;	/* owned by the exit backend */
+	struct hlist_node node;		/* in pidwait_file.buckets */
+	struct list_head ready;		/* in pidwait_file.ready once fired */
+	struct pidwait_file *file;
+	struct pid *pid;		/* pinned: the watch is on the process */
+	u64 cookie;
+	u64 exit_time_ns;
+	s32 nr;				/* the pid as the caller armed it */
+	u32 flags;			/* PIDWAIT_ARM_* | PIDWAIT_WATCH_* */
+	s32 status;
+	u16 event_flags;		/* PIDWAIT_EVENT_*, set on firing */
+	u8 state;			/* enum pidwait_state, under file->lock */
+};
+
+/* Internal watch flags, above the uapi ones. */
+#define PIDWAIT_WATCH_MAY_SEE_STATUS	BIT(31)
+
+struct pidwait_file {
+	/* Arm, disarm, read and close: the table and the count. */
+	struct mutex mutex;
+	struct hlist_head *buckets;
+	unsigned int bits;
+	unsigned int nr_watches;
+
+	/* The exit path: ready list and state changes. */
+	spinlock_t lock;
+	struct list_head ready;
+	unsigned int nr_ready;
+	wait_queue_head_t wqh;
+};
+
+extern unsigned int pidwait_max_watches;
+
+/* watch.c */
+int pidwait_watches_init(void);
+void pidwait_watches_exit(void);
+int pidwait_file_init(struct pidwait_file *f);
+void pidwait_file_release(struct pidwait_file *f);
+int pidwait_arm(struct pidwait_file *f, const struct pidwait_arm *arm);
+int pidwait_disarm(struct pidwait_file *f, const struct pidwait_arm *arm);
+ssize_t pidwait_consume(struct pidwait_file *f, char __user *buf, size_t count);
+void pidwait_show_watches(struct pidwait_file *f, struct seq_file *m);
+u32 pidwait_arm_flags(void);
+
+/* Called by the exit backend, in atomic context, when @w may be ready. */
+void pidwait_watch_check(struct pidwait_watch *w);
+
+#endif /* _PIDWAIT_H */

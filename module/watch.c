@@ -1,0 +1,411 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Watches: the per-file table of armed pids, the readiness rule, and the
+ * events read() hands out.
+ *
+ * Locking: file->mutex serialises everything that adds or removes a watch
+ * (arm, disarm, read, close) and guards the table. file->lock is taken from
+ * the exit path, with interrupts off, and guards watch state and the ready
+ * list. A watch is freed only under file->mutex, after the exit backend has
+ * let go of it.
+ */
+#include <linux/cred.h>
+#include <linux/capability.h>
+#include <linux/hash.h>
+#include <linux/mm.h>
+#include <linux/pid.h>
+#include <linux/poll.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/sched/coredump.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/timekeeping.h>
+#include <linux/uaccess.h>
+
+#include "pidwait.h"
+
+#define PIDWAIT_TABLE_MIN_BITS	4
+#define PIDWAIT_TABLE_MAX_BITS	24
+
+static struct kmem_cache *pidwait_watch_cache;
+
+int pidwait_watches_init(void)
+{
+	pidwait_watch_cache = kmem_cache_create("pidwait_watch",
+						sizeof(struct pidwait_watch), 0,
+						SLAB_ACCOUNT, NULL);
+	return pidwait_watch_cache ? 0 : -ENOMEM;
+}
+
+void pidwait_watches_exit(void)
+{
+	kmem_cache_destroy(pidwait_watch_cache);
+}
+
+u32 pidwait_arm_flags(void)
+{
+	return PIDWAIT_ARM_KNOWN & pidwait_exit_arm_flags();
+}
+
+/* A process watch and a thread watch on one leader are two watches. */
+static unsigned int watch_hash(const struct pid *pid, u32 thread,
+			       unsigned int bits)
+{
+	return hash_long((unsigned long)pid ^ (thread ? 1UL : 0UL), bits);
+}
+
+static struct hlist_head *watch_bucket(struct pidwait_file *f,
+				       const struct pid *pid, u32 thread)
+{
+	return &f->buckets[watch_hash(pid, thread, f->bits)];
+}
+
+static struct pidwait_watch *watch_find(struct pidwait_file *f,
+					const struct pid *pid, u32 thread)
+{
+	struct pidwait_watch *w;
+
+	hlist_for_each_entry(w, watch_bucket(f, pid, thread), node)
+		if (w->pid == pid && (w->flags & PIDWAIT_ARM_THREAD) == thread)
+			return w;
+	return NULL;
+}
+
+static struct hlist_head *table_alloc(unsigned int bits)
+{
+	struct hlist_head *buckets;
+	unsigned int i;
+
+	buckets = kvmalloc_array(1U << bits, sizeof(*buckets),
+				 GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (buckets)
+		for (i = 0; i < 1U << bits; i++)
+			INIT_HLIST_HEAD(&buckets[i]);
+	return buckets;
+}
+
+/* Keeps arm and disarm O(1) as the table fills; failing only slows them. */
+static void table_grow(struct pidwait_file *f)
+{
+	unsigned int bits = f->bits + 1, i;
+	struct hlist_head *buckets;
+	struct hlist_node *tmp;
+	struct pidwait_watch *w;
+
+	if (bits > PIDWAIT_TABLE_MAX_BITS)
+		return;
+	buckets = table_alloc(bits);
+	if (!buckets)
+		return;
+	for (i = 0; i < 1U << f->bits; i++) {
+		hlist_for_each_entry_safe(w, tmp, &f->buckets[i], node) {
+			u32 thread = w->flags & PIDWAIT_ARM_THREAD;
+
+			hlist_del(&w->node);
+			hlist_add_head(&w->node,
+				       &buckets[watch_hash(w->pid, thread, bits)]);
+		}
+	}
+	kvfree(f->buckets);
+	f->buckets = buckets;
+	f->bits = bits;
+}
+
+int pidwait_file_init(struct pidwait_file *f)
+{
+	mutex_init(&f->mutex);
+	spin_lock_init(&f->lock);
+	INIT_LIST_HEAD(&f->ready);
+	init_waitqueue_head(&f->wqh);
+	f->bits = PIDWAIT_TABLE_MIN_BITS;
+	f->buckets = table_alloc(f->bits);
+	return f->buckets ? 0 : -ENOMEM;
+}
+
+static void watch_free(struct pidwait_watch *w)
+{
+	put_pid(w->pid);
+	kmem_cache_free(pidwait_watch_cache, w);
+}
+
+/* Unlinks and frees @w; the caller made sure no event of it is pending. */
+static void watch_drop(struct pidwait_file *f, struct pidwait_watch *w)
+{
+	hlist_del(&w->node);
+	f->nr_watches--;
+	pidwait_exit_detach(w);
+	watch_free(w);
+}
+
+void pidwait_file_release(struct pidwait_file *f)
+{
+	struct pidwait_watch *w;
+	struct hlist_node *tmp;
+	unsigned int i;
+
+	/* Detach all first: a late wake may still link others on f->ready. */
+	for (i = 0; i < 1U << f->bits; i++) {
+		hlist_for_each_entry(w, &f->buckets[i], node)
+			pidwait_exit_detach(w);
+		cond_resched();
+	}
+	for (i = 0; i < 1U << f->bits; i++) {
+		hlist_for_each_entry_safe(w, tmp, &f->buckets[i], node)
+			watch_free(w);
+		cond_resched();
+	}
+	kvfree(f->buckets);
+}
+
+static bool caller_has_uid(const struct cred *cred, kuid_t uid)
+{
+	return uid_eq(cred->uid, uid) || uid_eq(cred->euid, uid);
+}
+
+/*
+ * Whether the caller may learn how @task exits: an approximation of ptrace
+ * read access, which modules cannot call. A task whose memory is gone
+ * (exiting, zombie) counts as dumpable, as ptrace judges it.
+ */
+static bool may_see_status(struct task_struct *task)
+{
+	const struct cred *cred = current_cred();
+	const struct cred *tcred = __task_cred(task);
+	struct mm_struct *mm;
+	bool dumpable;
+
+	if (caller_has_uid(cred, tcred->uid) &&
+	    caller_has_uid(cred, tcred->euid) &&
+	    caller_has_uid(cred, tcred->suid)) {
+		task_lock(task);
+		mm = task->mm;
+		dumpable = !mm || get_dumpable(mm) == SUID_DUMP_USER;
+		task_unlock(task);
+		if (dumpable)
+			return true;
+	}
+	return ns_capable_noaudit(tcred->user_ns, CAP_SYS_PTRACE);
+}
+
+/* As pidfd_open(): a process is named by its leader's id only. */
+static int watch_lookup(struct pid *pid, u32 thread, bool *may_see)
+{
+	struct task_struct *task;
+	int ret = 0;
+
+	rcu_read_lock();
+	task = pid_task(pid, thread ? PIDTYPE_PID : PIDTYPE_TGID);
+	if (task)
+		*may_see = may_see_status(task);
+	else if (!thread && pid_task(pid, PIDTYPE_PID))
+		ret = -EINVAL;
+	else
+		ret = -ESRCH;
+	rcu_read_unlock();
+	return ret;
+}
+
+int pidwait_arm(struct pidwait_file *f, const struct pidwait_arm *arm)
+{
+	u32 thread = arm->flags & PIDWAIT_ARM_THREAD;
+	struct pidwait_watch *w;
+	bool may_see = false;
+	struct pid *pid;
+	int ret;
+
+	if (arm->pid <= 0 || (arm->flags & ~pidwait_arm_flags()))
+		return -EINVAL;
+	pid = find_get_pid(arm->pid);
+	if (!pid)
+		return -ESRCH;
+	ret = watch_lookup(pid, thread, &may_see);
+	if (ret)
+		goto out_put;
+
+	w = kmem_cache_zalloc(pidwait_watch_cache, GFP_KERNEL_ACCOUNT);
+	if (!w) {
+		ret = -ENOMEM;
+		goto out_put;
+	}
+	w->file = f;
+	w->pid = pid;
+	w->nr = arm->pid;
+	w->cookie = arm->cookie;
+	w->flags = arm->flags | (may_see ? PIDWAIT_WATCH_MAY_SEE_STATUS : 0);
+	w->state = PIDWAIT_ARMED;
+
+	mutex_lock(&f->mutex);
+	if (watch_find(f, pid, thread)) {
+		ret = -EEXIST;
+		goto out_unlock;
+	}
+	if (f->nr_watches >= READ_ONCE(pidwait_max_watches)) {
+		ret = -ENOSPC;
+		goto out_unlock;
+	}
+	ret = pidwait_exit_attach(w);
+	if (ret)
+		goto out_unlock;
+	if (f->nr_watches >= 1U << f->bits)
+		table_grow(f);
+	hlist_add_head(&w->node, watch_bucket(f, pid, thread));
+	f->nr_watches++;
+	/* It may have exited before attach: nothing would wake it again. */
+	pidwait_watch_check(w);
+	mutex_unlock(&f->mutex);
+	return 0;
+
+out_unlock:
+	mutex_unlock(&f->mutex);
+	kmem_cache_free(pidwait_watch_cache, w);
+out_put:
+	put_pid(pid);
+	return ret;
+}
+
+int pidwait_disarm(struct pidwait_file *f, const struct pidwait_arm *arm)
+{
+	u32 thread = arm->flags & PIDWAIT_ARM_THREAD;
+	struct pidwait_watch *w;
+	struct pid *pid;
+	int ret = -ENOENT;
+
+	if (arm->pid <= 0 || (arm->flags & ~PIDWAIT_ARM_KNOWN))
+		return -EINVAL;
+	pid = find_get_pid(arm->pid);
+	if (!pid)
+		return -ENOENT;
+
+	mutex_lock(&f->mutex);
+	w = watch_find(f, pid, thread);
+	if (w) {
+		spin_lock_irq(&f->lock);
+		if (w->state == PIDWAIT_ARMED) {
+			WRITE_ONCE(w->state, PIDWAIT_DISARMED);
+			ret = 0;
+		}
+		spin_unlock_irq(&f->lock);
+	}
+	if (!ret)
+		watch_drop(f, w);
+	mutex_unlock(&f->mutex);
+	put_pid(pid);
+	return ret;
+}
+
+/* The status wait_task_zombie() would give the parent; the thread's own. */
+static int exit_status(struct task_struct *task, u32 thread)
+{
+	if (!thread && (task->signal->flags & SIGNAL_GROUP_EXIT))
+		return task->signal->group_exit_code;
+	return task->exit_code;
+}
+
+/*
+ * pidfd's rule: ready once the task is reaped, or is dead and, for a
+ * process, its whole thread group has gone. Runs in atomic context.
+ */
+void pidwait_watch_check(struct pidwait_watch *w)
+{
+	u32 thread = w->flags & PIDWAIT_ARM_THREAD;
+	struct pidwait_file *f = w->file;
+	struct task_struct *task;
+	unsigned long irqflags;
+	bool ready = false, known = false, queued = false;
+	int status = 0;
+
+	if (READ_ONCE(w->state) != PIDWAIT_ARMED)
+		return;
+
+	rcu_read_lock();
+	task = pid_task(w->pid, PIDTYPE_PID);
+	if (!task) {
+		ready = true;
+	} else if (READ_ONCE(task->exit_state) &&
+		   (thread || thread_group_empty(task))) {
+		ready = true;
+		known = true;
+		status = exit_status(task, thread);
+	}
+	rcu_read_unlock();
+	if (!ready)
+		return;
+
+	spin_lock_irqsave(&f->lock, irqflags);
+	if (w->state == PIDWAIT_ARMED) {
+		WRITE_ONCE(w->state, PIDWAIT_READY);
+		w->exit_time_ns = ktime_get_ns();
+		w->event_flags = thread ? PIDWAIT_EVENT_THREAD : 0;
+		if (known && (w->flags & PIDWAIT_WATCH_MAY_SEE_STATUS)) {
+			w->event_flags |= PIDWAIT_EVENT_STATUS;
+			w->status = status;
+		}
+		list_add_tail(&w->ready, &f->ready);
+		WRITE_ONCE(f->nr_ready, f->nr_ready + 1);
+		queued = true;
+	}
+	spin_unlock_irqrestore(&f->lock, irqflags);
+
+	if (queued)
+		wake_up_poll(&f->wqh, EPOLLIN | EPOLLRDNORM);
+}
+
+/*
+ * Copies out whole events, oldest first, and frees their watches. An event
+ * leaves the ready list only once it has reached the user.
+ */
+ssize_t pidwait_consume(struct pidwait_file *f, char __user *buf, size_t count)
+{
+	struct pidwait_watch *w = NULL;
+	struct pidwait_event ev;
+	size_t done = 0;
+
+	if (mutex_lock_interruptible(&f->mutex))
+		return -ERESTARTSYS;
+	while (count - done >= sizeof(ev)) {
+		spin_lock_irq(&f->lock);
+		w = list_first_entry_or_null(&f->ready, struct pidwait_watch,
+					     ready);
+		spin_unlock_irq(&f->lock);
+		if (!w)
+			break;
+
+		/* Only this mutex's holder takes events off: w stays first. */
+		memset(&ev, 0, sizeof(ev));
+		ev.pid = w->nr;
+		ev.flags = w->event_flags;
+		ev.status = w->status;
+		ev.cookie = w->cookie;
+		ev.exit_time_ns = w->exit_time_ns;
+		if (copy_to_user(buf + done, &ev, sizeof(ev)))
+			break;
+
+		spin_lock_irq(&f->lock);
+		list_del(&w->ready);
+		WRITE_ONCE(f->nr_ready, f->nr_ready - 1);
+		spin_unlock_irq(&f->lock);
+		watch_drop(f, w);
+		done += sizeof(ev);
+	}
+	mutex_unlock(&f->mutex);
+	return done ? done : w ? -EFAULT : 0;
+}
+
+void pidwait_show_watches(struct pidwait_file *f, struct seq_file *m)
+{
+	struct pidwait_watch *w;
+	unsigned int i;
+
+	mutex_lock(&f->mutex);
+	for (i = 0; i < 1U << f->bits; i++) {
+		hlist_for_each_entry(w, &f->buckets[i], node)
+			seq_printf(m, "pidwait pid:%d flags:0x%x cookie:0x%llx state:%s\n",
+				   w->nr, w->flags & PIDWAIT_ARM_KNOWN, w->cookie,
+				   READ_ONCE(w->state) == PIDWAIT_READY ?
+				   "ready" : "armed");
+	}
+	mutex_unlock(&f->mutex);
+}
