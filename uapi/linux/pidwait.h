@@ -18,11 +18,11 @@
 #define PIDWAIT_API_VERSION	1
 
 /* struct pidwait_arm.flags */
-#define PIDWAIT_ARM_THREAD	(1U << 0)	/* pid is a thread id: fire when that thread exits */
+#define PIDWAIT_ARM_THREAD	0x00000001U	/* pid is a thread id */
 
 /* struct pidwait_event.flags */
-#define PIDWAIT_EVENT_STATUS	(1U << 0)	/* status holds a wait(2) status */
-#define PIDWAIT_EVENT_THREAD	(1U << 1)	/* the watch was armed with PIDWAIT_ARM_THREAD */
+#define PIDWAIT_EVENT_STATUS	0x00000001U	/* status holds a wait(2) status */
+#define PIDWAIT_EVENT_THREAD	0x00000002U	/* armed with PIDWAIT_ARM_THREAD */
 
 struct pidwait_arm {
 	__s32 pid;		/* in the caller's pid namespace */
