@@ -270,9 +270,9 @@ static void __attribute__((noreturn)) no_device(int err)
 	msg("cannot open " PIDWAIT_DEVICE ": %s", strerror(err));
 	if (access("/sys/module/pidwait", F_OK) == 0)
 		msg("the pidwait module is loaded but its device node is "
-		      "missing: is devtmpfs mounted on /dev?");
+		    "missing: is devtmpfs mounted on /dev?");
 	msg("is the pidwait module loaded? Load it with 'modprobe pidwait' "
-	      "(or 'insmod pidwait.ko' from a source build)");
+	    "(or 'insmod pidwait.ko' from a source build)");
 	exit(RC_UNSUPPORTED);
 }
 
@@ -284,27 +284,27 @@ static int open_device(struct pidwait_info *info)
 		if (errno == ENOENT || errno == ENODEV || errno == ENXIO)
 			no_device(errno);
 		msg("cannot open " PIDWAIT_DEVICE ": %s%s", strerror(errno),
-		      errno == EACCES || errno == EPERM ?
-		      " (check its owner and mode)" : "");
+		    errno == EACCES || errno == EPERM ?
+		    " (check its owner and mode)" : "");
 		exit(RC_FAIL);
 	}
 	memset(info, 0, sizeof(*info));
 	if (ioctl(fd, PIDWAIT_IOC_GET_INFO, info) < 0) {
 		msg(PIDWAIT_DEVICE " does not answer PIDWAIT_IOC_GET_INFO "
-		      "(%s): not a pidwait device, or a module older than this "
-		      "tool", strerror(errno));
+		    "(%s): not a pidwait device, or a module older than this "
+		    "tool", strerror(errno));
 		exit(RC_UNSUPPORTED);
 	}
 	/* A newer module may grow the record; we read its prefix. */
 	if (info->event_size < sizeof(struct pidwait_event)) {
 		msg("the pidwait module's events are %u bytes, this tool "
-		      "needs %zu: module and tool do not match",
-		      info->event_size, sizeof(struct pidwait_event));
+		    "needs %zu: module and tool do not match",
+		    info->event_size, sizeof(struct pidwait_event));
 		exit(RC_UNSUPPORTED);
 	}
 	if (opt.verbose)
 		msg(PIDWAIT_DEVICE ": API version %u, up to %u watches per "
-		      "file", info->api_version, info->max_watches);
+		    "file", info->api_version, info->max_watches);
 	return fd;
 }
 
@@ -323,7 +323,7 @@ static size_t arm_all(int fd, const struct pidwait_info *info,
 
 	if (opt.thread && !(info->arm_flags & PIDWAIT_ARM_THREAD)) {
 		msg("this pidwait module (API version %u) cannot watch "
-		      "threads (--thread)", info->api_version);
+		    "threads (--thread)", info->api_version);
 		exit(RC_UNSUPPORTED);
 	}
 	for (i = 0; i < n; i++) {
@@ -343,7 +343,7 @@ static size_t arm_all(int fd, const struct pidwait_info *info,
 			if (opt.exited_ok) {
 				if (opt.verbose)
 					msg("%s %d is not running", what,
-					      t[i].pid);
+					    t[i].pid);
 				t[i].done = true;
 				gone++;
 				continue;
@@ -355,8 +355,8 @@ static size_t arm_all(int fd, const struct pidwait_info *info,
 				msg("TID %d: invalid thread id", t[i].pid);
 			else
 				msg("PID %d is a thread, not a process: use "
-				      "--thread to wait for that thread",
-				      t[i].pid);
+				    "--thread to wait for that thread",
+				    t[i].pid);
 			break;
 		case EPERM:
 		case EACCES:
@@ -364,11 +364,11 @@ static size_t arm_all(int fd, const struct pidwait_info *info,
 			break;
 		case ENOSPC:
 			msg("%s %d: too many PIDs, the module allows %u per "
-			      "file", what, t[i].pid, info->max_watches);
+			    "file", what, t[i].pid, info->max_watches);
 			break;
 		case ENOTTY:
 			msg("this pidwait module does not know "
-			      "PIDWAIT_IOC_ARM");
+			    "PIDWAIT_IOC_ARM");
 			exit(RC_UNSUPPORTED);
 		default:
 			msg("%s %d: %s", what, t[i].pid, strerror(errno));
@@ -438,7 +438,7 @@ static int wait_loop(int fd, size_t esize, struct target *t, size_t n,
 		if (len > 0) {
 			if (len % esize) {
 				msg("short read of %zd bytes from "
-				      PIDWAIT_DEVICE, len);
+				    PIDWAIT_DEVICE, len);
 				return RC_FAIL;
 			}
 			for (i = 0; i * esize < (size_t)len && seen < want; i++)
@@ -460,7 +460,7 @@ static int wait_loop(int fd, size_t esize, struct target *t, size_t n,
 		now = now_ns(CLOCK_MONOTONIC);
 		if (now >= deadline) {
 			msg("timed out waiting for %zu more exit%s",
-			      want - seen, want - seen == 1 ? "" : "s");
+			    want - seen, want - seen == 1 ? "" : "s");
 			for (i = 0; opt.verbose && i < n; i++)
 				if (!t[i].done)
 					msg("%d is still running", t[i].pid);
@@ -508,14 +508,30 @@ int main(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":t:c:eTvhV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 't': timeout = parse_timeout(optarg); break;
-		case 'c': count_arg = optarg; break;
-		case 'e': opt.exited_ok = true; break;
-		case 'T': opt.thread = true; break;
-		case 'j': opt.json = true; break;
-		case 'v': opt.verbose = true; break;
-		case 'h': usage(stdout); return RC_OK;
-		case 'V': printf(PROG " " PIDWAIT_VERSION "\n"); return RC_OK;
+		case 't':
+			timeout = parse_timeout(optarg);
+			break;
+		case 'c':
+			count_arg = optarg;
+			break;
+		case 'e':
+			opt.exited_ok = true;
+			break;
+		case 'T':
+			opt.thread = true;
+			break;
+		case 'j':
+			opt.json = true;
+			break;
+		case 'v':
+			opt.verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return RC_OK;
+		case 'V':
+			printf(PROG " " PIDWAIT_VERSION "\n");
+			return RC_OK;
 		default:
 			/* Name a long option as typed, a short one alone. */
 			snprintf(optname, sizeof(optname), "-%c", optopt);

@@ -395,24 +395,23 @@ static const char *jstring(const char *p, char *out, size_t size)
 		if ((unsigned char)ch < 0x20)
 			return NULL;
 		if (ch == '\\') {
-			switch (*p++) {
-			case '"': ch = '"'; break;
-			case '\\': ch = '\\'; break;
-			case '/': ch = '/'; break;
-			case 'b': ch = '\b'; break;
-			case 'f': ch = '\f'; break;
-			case 'n': ch = '\n'; break;
-			case 'r': ch = '\r'; break;
-			case 't': ch = '\t'; break;
-			case 'u':
-				if (sscanf(p, "%4x", &u) != 1 || u > 0x7f ||
-				    !isxdigit(p[0]) || !isxdigit(p[1]) ||
-				    !isxdigit(p[2]) || !isxdigit(p[3]))
+			static const char names[] = "\"\\/bfnrt";
+			static const char chars[] = "\"\\/\b\f\n\r\t";
+			const char *esc = *p ? strchr(names, *p) : NULL;
+
+			if (esc) {
+				ch = chars[esc - names];
+				p++;
+			} else if (*p++ == 'u') {
+				if (!isxdigit((unsigned char)p[0]) ||
+				    !isxdigit((unsigned char)p[1]) ||
+				    !isxdigit((unsigned char)p[2]) ||
+				    !isxdigit((unsigned char)p[3]) ||
+				    sscanf(p, "%4x", &u) != 1 || u > 0x7f)
 					return NULL;	/* we only emit ASCII */
 				ch = (char)u;
 				p += 4;
-				break;
-			default:
+			} else {
 				return NULL;
 			}
 		}
@@ -460,11 +459,12 @@ static int json_parse(const char *p, struct jfield *f, int max)
 			p = jstring(p, f[n].s, sizeof(f[n].s));
 			if (!p)
 				return -1;
-		} else if (*p == '-' || isdigit(*p)) {
+		} else if (*p == '-' || isdigit((unsigned char)*p)) {
 			const char *d = *p == '-' ? p + 1 : p;
 			char *end;
 
-			if (!isdigit(*d) || (d[0] == '0' && isdigit(d[1])))
+			if (!isdigit((unsigned char)d[0]) ||
+			    (d[0] == '0' && isdigit((unsigned char)d[1])))
 				return -1;
 			errno = 0;
 			f[n].type = J_INT;
@@ -473,11 +473,14 @@ static int json_parse(const char *p, struct jfield *f, int max)
 				return -1;
 			p = end;
 		} else if (!strncmp(p, "true", 4)) {
-			f[n].type = J_TRUE, p += 4;
+			f[n].type = J_TRUE;
+			p += 4;
 		} else if (!strncmp(p, "false", 5)) {
-			f[n].type = J_FALSE, p += 5;
+			f[n].type = J_FALSE;
+			p += 5;
 		} else if (!strncmp(p, "null", 4)) {
-			f[n].type = J_NULL, p += 4;
+			f[n].type = J_NULL;
+			p += 4;
 		} else {
 			return -1;
 		}
@@ -505,7 +508,7 @@ static const char *const json_keys[] = {
 	"pid", "thread", "event", "code", "signal", "signo", "core_dumped",
 	"exit_time_ns", "exit_time",
 };
-#define NKEYS (int)(sizeof(json_keys) / sizeof(json_keys[0]))
+#define NKEYS ((int)(sizeof(json_keys) / sizeof(json_keys[0])))
 
 static bool rfc3339_utc(const char *s, time_t *secs)
 {
@@ -538,7 +541,7 @@ static uint64_t mono_ns(void)
 
 TEST(version)
 {
-	const char *opts[] = { "--version", "-V" };
+	static const char *const opts[] = { "--version", "-V" };
 	struct cat c;
 	int i, rc;
 
@@ -563,7 +566,7 @@ TEST(help)
 		"--exited", "--thread", "--json", "--verbose", "--version",
 		"Exit status", "  3   the timeout expired", "  64  usage error",
 	};
-	const char *opts[] = { "--help", "-h" };
+	static const char *const opts[] = { "--help", "-h" };
 	struct cat c;
 	size_t j;
 	int i, rc;
