@@ -953,6 +953,41 @@ TEST(verbose)
 	reap(a.pid);
 }
 
+TEST(too_many_pids)
+{
+	static const char param[] = "/sys/module/pidwait/parameters/max_watches";
+	char pa[16], pb[16], pd[16], saved[32] = "";
+	struct child a, b, d;
+	struct cat c;
+	int fd, rc;
+
+	NEED_MODULE();
+	fd = open(param, O_RDWR);
+	if (fd < 0)
+		SKIP(return, "%s: %s", param, strerror(errno));
+	ASSERT_LT(0, read(fd, saved, sizeof(saved) - 1));
+	ASSERT_LT(0, spawn_child(&a, NULL));
+	ASSERT_LT(0, spawn_child(&b, NULL));
+	ASSERT_LT(0, spawn_child(&d, NULL));
+
+	/* Lowered only for this one run, then put back before any check. */
+	ASSERT_EQ(2, pwrite(fd, "2\n", 2, 0));
+	rc = cat_run(&c, ARGS(num(pa, a.pid), num(pb, b.pid), num(pd, d.pid)));
+	ASSERT_EQ((ssize_t)strlen(saved), pwrite(fd, saved, strlen(saved), 0));
+	close(fd);
+	SKIP_IF_NO_CAT(rc);
+	ASSERT_EQ(RC_FAIL, rc) TH_LOG("stderr: %s", c.ebuf);
+	ASSERT_NE(NULL, strstr(c.ebuf, "too many PIDs, the module allows 2 "
+				 "per file")) TH_LOG("stderr: %s", c.ebuf);
+	ASSERT_STREQ("", c.obuf);
+	release(&a, 0);
+	release(&b, 0);
+	release(&d, 0);
+	reap(a.pid);
+	reap(b.pid);
+	reap(d.pid);
+}
+
 /* --- JSON ---------------------------------------------------------------- */
 
 /* code, sig < 0 and core < 0 mean null; signame goes with sig. */
