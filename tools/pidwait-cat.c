@@ -308,6 +308,27 @@ static int open_device(struct pidwait_info *info)
 	return fd;
 }
 
+/* EINVAL may mean a thread id: /proc/ID/status tells, when mounted. */
+static bool is_thread(pid_t id)
+{
+	char path[32], line[64];
+	bool thread = false;
+	int tgid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", id);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1) {
+			thread = tgid != id;
+			break;
+		}
+	fclose(f);
+	return thread;
+}
+
 struct target {
 	pid_t pid;
 	bool done;
@@ -351,12 +372,13 @@ static size_t arm_all(int fd, const struct pidwait_info *info,
 			msg("%s %d: no such process", what, t[i].pid);
 			break;
 		case EINVAL:
-			if (opt.thread)
-				msg("TID %d: invalid thread id", t[i].pid);
-			else
+			if (!opt.thread && is_thread(t[i].pid))
 				msg("PID %d is a thread, not a process: use "
 				    "--thread to wait for that thread",
 				    t[i].pid);
+			else
+				msg("%s %d: rejected by the module (%s)", what,
+				    t[i].pid, strerror(EINVAL));
 			break;
 		case EPERM:
 		case EACCES:
