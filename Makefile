@@ -15,8 +15,10 @@ all: module
 module:
 	$(MAKE) -C $(KDIR) M=$(SRC) modules
 
-clean:
+module-clean:
 	$(MAKE) -C $(KDIR) M=$(SRC) clean
+
+clean: module-clean
 	$(MAKE) -C tools clean
 	$(MAKE) -C selftests/pidwait clean
 
@@ -30,4 +32,18 @@ install: module tools
 	$(MAKE) -C tools install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
 	install -D -m 0644 uapi/linux/pidwait.h $(DESTDIR)$(PREFIX)/include/linux/pidwait.h
 
-.PHONY: all module clean tools install
+# Everything the builds and checks below need, on a Debian or Ubuntu host.
+deps:
+	selftests/qemu/install-deps
+
+# The whole suite on every kernel of the QEMU matrix, and the host checks.
+# KERNELS="6.1 7.x" or TESTS="pidwait_api_test" narrow it down.
+check: deps
+	selftests/check $(if $(KERNELS),--kernels "$(KERNELS)") \
+		$(if $(TESTS),--tests "$(TESTS)")
+
+# pidwait-cat at work in a QEMU guest on the newest kernel.
+demo: deps
+	selftests/qemu/run --demo
+
+.PHONY: all module module-clean clean tools install deps check demo
