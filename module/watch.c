@@ -17,7 +17,6 @@
 #include <linux/poll.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
-#include <linux/sched/coredump.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/seq_file.h>
@@ -25,6 +24,7 @@
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 
+#include "compat/dumpable.h"
 #include "pidwait.h"
 
 #define PIDWAIT_TABLE_MIN_BITS	4
@@ -174,15 +174,13 @@ static bool may_see_status(struct task_struct *task)
 {
 	const struct cred *cred = current_cred();
 	const struct cred *tcred = __task_cred(task);
-	struct mm_struct *mm;
 	bool dumpable;
 
 	if (caller_has_uid(cred, tcred->uid) &&
 	    caller_has_uid(cred, tcred->euid) &&
 	    caller_has_uid(cred, tcred->suid)) {
 		task_lock(task);
-		mm = task->mm;
-		dumpable = !mm || get_dumpable(mm) == SUID_DUMP_USER;
+		dumpable = pidwait_task_dumpable(task);
 		task_unlock(task);
 		if (dumpable)
 			return true;

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Whether a task's memory may be read by its owner (ptrace's and the core
+ * dumper's "dumpable"). Call under task_lock(task) and rcu_read_lock().
+ */
+#ifndef _PIDWAIT_COMPAT_DUMPABLE_H
+#define _PIDWAIT_COMPAT_DUMPABLE_H
+
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+
+#if defined(PIDWAIT_HAVE_TASK_EXEC_STATE)
+/* 7.3: dumpability moved from the mm to the task's exec state. */
+#include <linux/sched/exec_state.h>
+
+static inline bool pidwait_task_dumpable(struct task_struct *task)
+{
+	struct task_exec_state *es = rcu_dereference(task->exec_state);
+
+	return !task->mm || !es || es->dumpable == TASK_DUMPABLE_OWNER;
+}
+#else
+#include <linux/mm_types.h>
+#include <linux/sched/coredump.h>
+
+static inline bool pidwait_task_dumpable(struct task_struct *task)
+{
+	return !task->mm || get_dumpable(task->mm) == SUID_DUMP_USER;
+}
+#endif
+
+#endif /* _PIDWAIT_COMPAT_DUMPABLE_H */
