@@ -12,7 +12,10 @@
 
 #define MAX_WATCHES_PARAM "/sys/module/pidwait/parameters/max_watches"
 
-/* A page that faults on any access. */
+/*
+ * A page with nothing mapped there. Take it after every other mapping of
+ * the test: a later mmap() could land on it (ASSERT_UNMAPPED checks).
+ */
 static void *unmapped_page(void)
 {
 	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
@@ -23,6 +26,13 @@ static void *unmapped_page(void)
 	munmap(p, 4096);
 	return p;
 }
+
+#define ASSERT_UNMAPPED(p)						\
+	do {								\
+		unsigned char _vec;					\
+		ASSERT_EQ(-1, mincore((p), 4096, &_vec));		\
+		ASSERT_EQ(ENOMEM, errno);				\
+	} while (0)
 
 /* A page holding data, mapped read-only. */
 static void *readonly_page(const void *data, size_t len)
@@ -163,6 +173,7 @@ TEST_F(api, get_info_efault)
 	ASSERT_NE(NULL, gone);
 	ASSERT_EQ(-1, ioctl(self->fd, PIDWAIT_IOC_GET_INFO, NULL));
 	ASSERT_EQ(EFAULT, errno);
+	ASSERT_UNMAPPED(gone);
 	ASSERT_EQ(-1, ioctl(self->fd, PIDWAIT_IOC_GET_INFO, gone));
 	ASSERT_EQ(EFAULT, errno);
 	ASSERT_EQ(-1, ioctl(self->fd, PIDWAIT_IOC_GET_INFO, ro));
@@ -314,13 +325,14 @@ TEST_F(api, arm_zombie_and_rearm)
 TEST_F(api, arm_efault)
 {
 	struct pidwait_arm arm = { .pid = getpid(), .flags = 0, .cookie = 5 };
-	void *gone = unmapped_page();
 	void *ro = readonly_page(&arm, sizeof(arm));
+	void *gone = unmapped_page();
 
 	ASSERT_NE(NULL, gone);
 	ASSERT_NE(NULL, ro);
 	ASSERT_EQ(-1, ioctl(self->fd, PIDWAIT_IOC_ARM, NULL));
 	ASSERT_EQ(EFAULT, errno);
+	ASSERT_UNMAPPED(gone);
 	ASSERT_EQ(-1, ioctl(self->fd, PIDWAIT_IOC_ARM, gone));
 	ASSERT_EQ(EFAULT, errno);
 	ASSERT_EQ(0, pw_nr_watches(self->fd));
@@ -331,6 +343,7 @@ TEST_F(api, arm_efault)
 
 	ASSERT_EQ(-1, ioctl(self->fd, PIDWAIT_IOC_DISARM, NULL));
 	ASSERT_EQ(EFAULT, errno);
+	ASSERT_UNMAPPED(gone);
 	ASSERT_EQ(-1, ioctl(self->fd, PIDWAIT_IOC_DISARM, gone));
 	ASSERT_EQ(EFAULT, errno);
 	ASSERT_EQ(1, pw_nr_watches(self->fd));
@@ -531,8 +544,9 @@ TEST_F(api, read_sizes_and_bytes)
 		ASSERT_EQ(PIDWAIT_EVENT_STATUS, ev[i].flags);
 		ASSERT_EQ(status[i], ev[i].status);
 		ASSERT_EQ(0u, ev[i].reserved);
-		if (i)
+		if (i) {
 			ASSERT_LE(ev[i - 1].exit_time_ns, ev[i].exit_time_ns);
+		}
 	}
 	ASSERT_EQ(0, pw_fionread(self->fd));
 	free_n(ws, 4);
@@ -543,8 +557,8 @@ TEST_F(api, read_efault_keeps_event)
 {
 	struct pidwait_event ev;
 	struct worker ws[1];
-	void *gone = unmapped_page();
 	void *ro = readonly_page(&ev, sizeof(ev));
+	void *gone = unmapped_page();
 	int status[1];
 
 	ASSERT_NE(NULL, gone);
@@ -553,6 +567,7 @@ TEST_F(api, read_efault_keeps_event)
 
 	ASSERT_EQ(-1, syscall(SYS_read, self->fd, NULL, PW_EVSZ));
 	ASSERT_EQ(EFAULT, errno);
+	ASSERT_UNMAPPED(gone);
 	ASSERT_EQ(-1, read(self->fd, gone, PW_EVSZ));
 	ASSERT_EQ(EFAULT, errno);
 	ASSERT_EQ(-1, read(self->fd, ro, PW_EVSZ));
@@ -734,8 +749,9 @@ FIXTURE_TEARDOWN(cap)
 		worker_free(&self->w[i]);
 	close(self->fd);
 	close(self->fd2);
-	if (self->writable)
+	if (self->writable) {
 		EXPECT_EQ(0, pw_write_str(MAX_WATCHES_PARAM, self->saved));
+	}
 }
 
 TEST_F(cap, enospc)

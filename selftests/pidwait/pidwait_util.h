@@ -223,8 +223,12 @@ static inline int pw_wait_thread_exited(pid_t tgid, pid_t tid, int timeout_ms)
 	}
 }
 
-/* Wait until a thread of this process sleeps in the given system call. */
-static inline int pw_wait_in_syscall(pid_t tid, long nr1, long nr2, int timeout_ms)
+/*
+ * Wait until thread tid of process tgid sleeps (state S) in system call
+ * nr1 or nr2: nothing else tells that a thread has gone to sleep.
+ */
+static inline int pw_wait_in_syscall(pid_t tgid, pid_t tid, long nr1, long nr2,
+				     int timeout_ms)
 {
 	uint64_t end = pw_now_ns() + (uint64_t)timeout_ms * 1000000ull;
 	char path[64], buf[256];
@@ -232,7 +236,7 @@ static inline int pw_wait_in_syscall(pid_t tid, long nr1, long nr2, int timeout_
 	long nr;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", tgid, tid);
 	for (;;) {
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
@@ -242,7 +246,7 @@ static inline int pw_wait_in_syscall(pid_t tid, long nr1, long nr2, int timeout_
 		if (n > 0) {
 			buf[n] = 0;
 			if (sscanf(buf, "%ld", &nr) == 1 && (nr == nr1 || nr == nr2) &&
-			    pw_task_state(getpid(), tid) == 'S')
+			    pw_task_state(tgid, tid) == 'S')
 				return 0;
 		}
 		if (pw_now_ns() > end)
@@ -516,7 +520,18 @@ static inline int worker_start(struct worker *w, int nthreads,
 		static struct w_thread_arg targ[W_MAX_THREADS];
 		pthread_t t;
 
+		sigset_t all;
+
 		pw_child_init(parent);
+		/*
+		 * Signals end a worker the default way, whatever the test
+		 * inherited (a shell ignores SIGINT and SIGQUIT for background jobs).
+		 */
+		for (i = 1; i < 32; i++)
+			if (i != SIGKILL && i != SIGSTOP)
+				signal(i, SIG_DFL);
+		sigfillset(&all);
+		sigprocmask(SIG_UNBLOCK, &all, NULL);
 		for (i = 0; i < nthreads; i++)
 			keep[i] = cmdr[i];
 		keep[nthreads] = w_report_fd;
