@@ -89,7 +89,8 @@ static int start_ns(FIXTURE_DATA(ns) *self, void (*fn)(FIXTURE_DATA(ns) *self, p
 	if (self->init < 0)
 		return -errno;
 	if (self->init == 0) {
-		pw_child_init(t);
+		/* getppid() is 0 here: the parent is outside the namespace. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		fn(self, t);
 		_exit(0);
 	}

@@ -37,6 +37,22 @@ static void pin(int cpu)
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
+/*
+ * A random pause of 0 to ~32k loop iterations, so that the two sides of a
+ * race meet in every order over the rounds.
+ */
+static void jitter(void)
+{
+	static unsigned int seed = 7;
+	unsigned int n;
+
+	seed = seed * 1103515245u + 12345u;
+	n = 1u << ((seed >> 16) % 16);
+	n = (seed >> 4) % n;
+	for (volatile unsigned int i = 0; i < n; i++)
+		;
+}
+
 /* A bare child: pinned away from the parent; exits with code, or waits to be killed. */
 static pid_t spawn(pid_t parent, int code)
 {
@@ -59,12 +75,14 @@ FIXTURE(race) {
 	int fd;
 	long taint;
 	pid_t self_pid;
+	uint64_t t0;
 };
 
 FIXTURE_SETUP(race)
 {
 	cpu_set_t set;
 
+	self->t0 = pw_now_ns();
 	self->taint = pw_taint();
 	self->self_pid = getpid();
 	two_cpus = !sched_getaffinity(0, sizeof(set), &set) && CPU_ISSET(0, &set) &&
@@ -79,6 +97,7 @@ FIXTURE_SETUP(race)
 FIXTURE_TEARDOWN(race)
 {
 	close(self->fd);
+	TH_LOG("%llu ms", (unsigned long long)((pw_now_ns() - self->t0) / 1000000));
 	/* No oops, warning or lockup along the way. */
 	EXPECT_EQ(self->taint & PW_TAINT_BAD, pw_taint() & PW_TAINT_BAD);
 }
@@ -92,7 +111,6 @@ TEST_F_TIMEOUT(race, fork_arm_exit, 600)
 {
 	int n = rounds(100), st = -1;
 	struct pidwait_event ev;
-	uint64_t t0 = pw_now_ns();
 
 	for (int i = 0; i < n; i++) {
 		bool kill_it = !(i & 1);
@@ -100,6 +118,7 @@ TEST_F_TIMEOUT(race, fork_arm_exit, 600)
 		int ret;
 
 		ASSERT_LE(0, pid);
+		jitter();
 		ret = pw_arm(self->fd, pid, 0, i);
 		ASSERT_EQ(0, ret) TH_LOG("round %d: %s", i, strerror(-ret));
 		if (kill_it) {
@@ -115,7 +134,6 @@ TEST_F_TIMEOUT(race, fork_arm_exit, 600)
 		ASSERT_EQ(kill_it ? SIGKILL : W_EXITCODE(i & 0x7f, 0), st);
 	}
 	ASSERT_EQ(0, pw_nr_watches(self->fd));
-	TH_LOG("%d rounds in %llu ms", n, (unsigned long long)((pw_now_ns() - t0) / 1000000));
 }
 
 /* Killed, then armed before the reap: it must arm, and fire. */
@@ -129,6 +147,7 @@ TEST_F_TIMEOUT(race, kill_then_arm, 300)
 
 		ASSERT_LE(0, pid);
 		ASSERT_EQ(0, kill(pid, SIGKILL));
+		jitter();
 		ASSERT_EQ(0, pw_arm(self->fd, pid, 0, i)) TH_LOG("round %d", i);
 		ASSERT_EQ(0, pw_read_one(self->fd, &ev, PW_TIMEOUT_MS)) TH_LOG("round %d", i);
 		ASSERT_EQ(pid, ev.pid);
@@ -149,6 +168,7 @@ static void *reaper_main(void *p)
 	pid_t pid;
 	int st = -1;
 
+	pin(1);
 	while (read(r->in, &pid, sizeof(pid)) == sizeof(pid)) {
 		st = -1;
 		pw_reap(pid, &st);
@@ -184,6 +204,7 @@ TEST_F_TIMEOUT(race, arm_vs_reap, 300)
 			ASSERT_EQ(0, kill(pid, SIGKILL));
 		}
 		ASSERT_EQ(sizeof(pid), write(to[1], &pid, sizeof(pid)));
+		jitter();
 		ret = pw_arm(self->fd, pid, 0, i);
 		if (ret == 0) {
 			armed++;
@@ -209,6 +230,7 @@ TEST_F_TIMEOUT(race, arm_vs_reap, 300)
 }
 
 struct armer {
+	int cpu;
 	pthread_barrier_t *go;
 	int fd;
 	pid_t pid;
@@ -219,6 +241,7 @@ static void *armer_main(void *p)
 {
 	struct armer *a = p;
 
+	pin(a->cpu);
 	pthread_barrier_wait(a->go);
 	a->ret = pw_arm(a->fd, a->pid, 0, 0);
 	return NULL;
@@ -237,7 +260,7 @@ TEST_F_TIMEOUT(race, concurrent_arm, 300)
 	for (int i = 0; i < n; i++) {
 		ASSERT_EQ(0, pthread_barrier_init(&go, NULL, 2));
 		for (int k = 0; k < 2; k++) {
-			a[k] = (struct armer){ .go = &go, .fd = self->fd, .pid = w.pid, .ret = 1 };
+			a[k] = (struct armer){ .cpu = k, .go = &go, .fd = self->fd, .pid = w.pid, .ret = 1 };
 			ASSERT_EQ(0, pthread_create(&t[k], NULL, armer_main, &a[k]));
 		}
 		for (int k = 0; k < 2; k++)
@@ -269,6 +292,7 @@ TEST_F_TIMEOUT(race, disarm_vs_exit, 300)
 		ASSERT_LE(0, pid);
 		ASSERT_EQ(0, pw_arm(self->fd, pid, 0, i));
 		ASSERT_EQ(0, kill(pid, SIGKILL));
+		jitter();
 		ret = pw_disarm(self->fd, pid, 0);
 		ASSERT_EQ(0, pw_reap(pid, &st));
 		if (ret == 0) {
@@ -304,12 +328,14 @@ TEST_F_TIMEOUT(race, close_vs_exit, 300)
 		if (i & 1) {
 			ASSERT_EQ(0, kill(pid, SIGKILL));
 		}
+		jitter();
 		ASSERT_EQ(0, close(fd));
 		ASSERT_EQ(0, pw_reap(pid, &st));
 	}
 }
 
 struct reader {
+	int cpu;
 	int fd;
 	int total;		/* events to read, shared */
 	int *count;		/* read so far, shared */
@@ -326,6 +352,7 @@ static void *reader_main(void *p)
 	unsigned int k = (unsigned int)(uintptr_t)p;
 	uint64_t idle_since = pw_now_ns();
 
+	pin(r->cpu);
 	for (;;) {
 		ssize_t got;
 		int m;
@@ -373,7 +400,7 @@ TEST_F_TIMEOUT(race, two_readers, 300)
 	ASSERT_LE(0, fd);
 	ASSERT_NE(NULL, seen);
 	for (int k = 0; k < 2; k++) {
-		r[k] = (struct reader){ .fd = fd, .total = n, .count = &count, .seen = seen,
+		r[k] = (struct reader){ .cpu = k, .fd = fd, .total = n, .count = &count, .seen = seen,
 					.dup = -1, .lock = &lock };
 		ASSERT_EQ(0, pthread_create(&t[k], NULL, reader_main, &r[k]));
 	}
