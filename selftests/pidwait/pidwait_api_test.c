@@ -555,7 +555,7 @@ TEST_F(api, read_sizes_and_bytes)
 /* A read that faults consumes nothing. */
 TEST_F(api, read_efault_keeps_event)
 {
-	struct pidwait_event ev;
+	struct pidwait_event ev = { 0 };
 	struct worker ws[1];
 	void *ro = readonly_page(&ev, sizeof(ev));
 	void *gone = unmapped_page();

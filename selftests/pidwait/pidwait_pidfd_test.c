@@ -184,7 +184,7 @@ static void oracle(struct __test_metadata *_metadata, const struct scenario *sc,
 {
 	struct item it[nproc * (W_MAX_THREADS + 1)];
 	struct proc pr[nproc];
-	int n = 0, left = 0, seen = 0, st;
+	int n = 0, left = 0, seen = 0, st = -1;
 	uint64_t end;
 
 	for (int p = 0; p < nproc; p++) {
