@@ -37,19 +37,22 @@ static void pin(int cpu)
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
+/* Typical time from SIGKILL to zombie here, measured at setup. */
+static uint64_t exit_ns;
+
 /*
- * A random pause of 0 to ~32k loop iterations, so that the two sides of a
- * race meet in every order over the rounds.
+ * A random pause of up to twice exit_ns (a busy wait: sleeping would
+ * move us off the CPU), so that the two sides of a race meet in every
+ * order over the rounds.
  */
-static void jitter(void)
+static void jitter(uint64_t range_ns)
 {
 	static unsigned int seed = 7;
-	unsigned int n;
+	uint64_t end;
 
 	seed = seed * 1103515245u + 12345u;
-	n = 1u << ((seed >> 16) % 16);
-	n = (seed >> 4) % n;
-	for (volatile unsigned int i = 0; i < n; i++)
+	end = pw_now_ns() + (range_ns ? (seed >> 4) % range_ns : 0);
+	while (pw_now_ns() < end)
 		;
 }
 
@@ -78,8 +81,16 @@ FIXTURE(race) {
 	uint64_t t0;
 };
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 FIXTURE_SETUP(race)
 {
+	uint64_t t[9], t0;
 	cpu_set_t set;
 
 	self->t0 = pw_now_ns();
@@ -92,12 +103,27 @@ FIXTURE_SETUP(race)
 	pin(0);
 	self->fd = pw_open(0);
 	ASSERT_LE(0, self->fd);
+
+	for (int i = 0; i < 9; i++) {
+		pid_t pid = spawn(self->self_pid, -1);
+
+		ASSERT_LE(0, pid);
+		t0 = pw_now_ns();
+		ASSERT_EQ(0, kill(pid, SIGKILL));
+		ASSERT_EQ(0, pw_wait_zombie(pid));
+		t[i] = pw_now_ns() - t0;
+		ASSERT_EQ(0, pw_reap(pid, NULL));
+	}
+	qsort(t, 9, sizeof(t[0]), cmp_u64);
+	exit_ns = t[4];
 }
 
 FIXTURE_TEARDOWN(race)
 {
 	close(self->fd);
-	TH_LOG("%llu ms", (unsigned long long)((pw_now_ns() - self->t0) / 1000000));
+	TH_LOG("%llu ms (exit takes %llu us)",
+	       (unsigned long long)((pw_now_ns() - self->t0) / 1000000),
+	       (unsigned long long)(exit_ns / 1000));
 	/* No oops, warning or lockup along the way. */
 	EXPECT_EQ(self->taint & PW_TAINT_BAD, pw_taint() & PW_TAINT_BAD);
 }
@@ -118,7 +144,8 @@ TEST_F_TIMEOUT(race, fork_arm_exit, 600)
 		int ret;
 
 		ASSERT_LE(0, pid);
-		jitter();
+		if (!kill_it)
+			jitter(2 * exit_ns);
 		ret = pw_arm(self->fd, pid, 0, i);
 		ASSERT_EQ(0, ret) TH_LOG("round %d: %s", i, strerror(-ret));
 		if (kill_it) {
@@ -147,7 +174,7 @@ TEST_F_TIMEOUT(race, kill_then_arm, 300)
 
 		ASSERT_LE(0, pid);
 		ASSERT_EQ(0, kill(pid, SIGKILL));
-		jitter();
+		jitter(2 * exit_ns);
 		ASSERT_EQ(0, pw_arm(self->fd, pid, 0, i)) TH_LOG("round %d", i);
 		ASSERT_EQ(0, pw_read_one(self->fd, &ev, PW_TIMEOUT_MS)) TH_LOG("round %d", i);
 		ASSERT_EQ(pid, ev.pid);
@@ -179,9 +206,9 @@ static void *reaper_main(void *p)
 }
 
 /*
- * The arm races with the parent's reap, in another thread: either the
- * arm finds the process (and then the event comes) or it finds nothing
- * (ESRCH). Nothing else, and never a hang.
+ * The arm races with the parent's reap of a zombie, in another thread:
+ * either the arm finds the process (and then the event comes) or it finds
+ * nothing (ESRCH). Nothing else, and never a hang.
  */
 TEST_F_TIMEOUT(race, arm_vs_reap, 300)
 {
@@ -203,8 +230,9 @@ TEST_F_TIMEOUT(race, arm_vs_reap, 300)
 		if (i & 1) {
 			ASSERT_EQ(0, kill(pid, SIGKILL));
 		}
+		ASSERT_EQ(0, pw_wait_zombie(pid));
 		ASSERT_EQ(sizeof(pid), write(to[1], &pid, sizeof(pid)));
-		jitter();
+		jitter(exit_ns);
 		ret = pw_arm(self->fd, pid, 0, i);
 		if (ret == 0) {
 			armed++;
@@ -292,7 +320,7 @@ TEST_F_TIMEOUT(race, disarm_vs_exit, 300)
 		ASSERT_LE(0, pid);
 		ASSERT_EQ(0, pw_arm(self->fd, pid, 0, i));
 		ASSERT_EQ(0, kill(pid, SIGKILL));
-		jitter();
+		jitter(2 * exit_ns);
 		ret = pw_disarm(self->fd, pid, 0);
 		ASSERT_EQ(0, pw_reap(pid, &st));
 		if (ret == 0) {
@@ -312,12 +340,19 @@ TEST_F_TIMEOUT(race, disarm_vs_exit, 300)
 	TH_LOG("%d rounds: disarmed %d, fired first %d", n, dropped, fired);
 }
 
-/* The last close against the exit: nothing may be left behind. */
+/*
+ * The last close against the exit: nothing may be left behind. The first
+ * rounds free the file's last thread watch (which may undo backend state);
+ * then a thread watch kept on another file makes closes cheap.
+ */
 TEST_F_TIMEOUT(race, close_vs_exit, 300)
 {
 	int n = rounds(20), st = -1;
 
 	for (int i = 0; i < n; i++) {
+		if (i == n / 20) {
+			ASSERT_EQ(0, pw_arm(self->fd, getpid(), PIDWAIT_ARM_THREAD, 0));
+		}
 		pid_t pid = spawn(self->self_pid, i & 1 ? -1 : 0);
 		int fd = pw_open(0);
 
@@ -328,7 +363,7 @@ TEST_F_TIMEOUT(race, close_vs_exit, 300)
 		if (i & 1) {
 			ASSERT_EQ(0, kill(pid, SIGKILL));
 		}
-		jitter();
+		jitter(2 * exit_ns);
 		ASSERT_EQ(0, close(fd));
 		ASSERT_EQ(0, pw_reap(pid, &st));
 	}
