@@ -294,17 +294,24 @@ int pidwait_disarm(struct pidwait_file *f, const struct pidwait_arm *arm)
 	return ret;
 }
 
-/* The status wait_task_zombie() would give the parent; the thread's own. */
-static int exit_status(struct task_struct *task, u32 thread)
+/*
+ * The status wait_task_zombie() gives the parent. A leader's TID is its
+ * process's ID, so a thread watch on a leader gets it too (7.0 even writes
+ * the group's code into the leader's own); another thread, its own code.
+ */
+static int exit_status(struct task_struct *task)
 {
-	if (!thread && (task->signal->flags & SIGNAL_GROUP_EXIT))
+	if (thread_group_leader(task) &&
+	    (task->signal->flags & SIGNAL_GROUP_EXIT))
 		return task->signal->group_exit_code;
 	return task->exit_code;
 }
 
 /*
- * pidfd's rule: ready once the task is reaped, or is dead and, for a
- * process, its whole thread group has gone. Runs in atomic context.
+ * pidfd's rule: ready once the task is reaped, or is dead and is not a
+ * leader still waiting for its other threads. That holds a thread watch on
+ * a leader back to its process's moment, as pidfd does from 6.15: a thread
+ * that execs takes the leader's ID over. Runs in atomic context.
  */
 void pidwait_watch_check(struct pidwait_watch *w)
 {
@@ -323,10 +330,10 @@ void pidwait_watch_check(struct pidwait_watch *w)
 	if (!task) {
 		ready = true;
 	} else if (READ_ONCE(task->exit_state) &&
-		   (thread || thread_group_empty(task))) {
+		   !(thread_group_leader(task) && !thread_group_empty(task))) {
 		ready = true;
 		known = true;
-		status = exit_status(task, thread);
+		status = exit_status(task);
 	}
 	rcu_read_unlock();
 	if (!ready)

@@ -28,8 +28,8 @@
 #endif
 
 /*
- * Thread watches on wait_pidfd kernels before 6.9 need kprobes to wake
- * wait_pidfd when a thread exits. Their handlers run with preemption off,
+ * Thread watches on wait_pidfd kernels before 6.9 need a kprobe to wake
+ * wait_pidfd when a thread exits. Its handler runs with preemption off,
  * where PREEMPT_RT's sleeping spinlocks may not be taken.
  */
 #if defined(PIDWAIT_EXIT_PIDFD) && !defined(PIDWAIT_HAVE_PIDFD_THREAD_WAKE) && \
