@@ -126,7 +126,8 @@ FIXTURE_SETUP(race)
 		ASSERT_EQ(0, pw_reap(pid, NULL));
 	}
 	qsort(t, 9, sizeof(t[0]), cmp_u64);
-	exit_ns = t[4];
+	/* Bounded: a busy host must not make the jitter cost seconds. */
+	exit_ns = t[4] < 100000 ? 100000 : t[4] > 1000000 ? 1000000 : t[4];
 }
 
 FIXTURE_TEARDOWN(race)
@@ -156,7 +157,7 @@ TEST_F_TIMEOUT(race, fork_arm_exit, 600)
 
 		ASSERT_LE(0, pid);
 		if (!kill_it)
-			jitter(2 * exit_ns);
+			jitter(exit_ns);
 		ret = pw_arm(self->fd, pid, 0, i);
 		ASSERT_EQ(0, ret) TH_LOG("round %d: %s", i, strerror(-ret));
 		if (kill_it) {
@@ -177,7 +178,7 @@ TEST_F_TIMEOUT(race, fork_arm_exit, 600)
 /* Killed, then armed before the reap: it must arm, and fire. */
 TEST_F_TIMEOUT(race, kill_then_arm, 300)
 {
-	int n = rounds(20), st = -1;
+	int n = rounds(10), st = -1;
 	struct pidwait_event ev;
 
 	for (int i = 0; i < n; i++) {
@@ -223,7 +224,7 @@ static void *reaper_main(void *p)
  */
 TEST_F_TIMEOUT(race, arm_vs_reap, 300)
 {
-	int n = rounds(30), armed = 0, gone = 0, to[2], from[2], st = -1, ret;
+	int n = rounds(15), armed = 0, gone = 0, to[2], from[2], st = -1, ret;
 	struct pidwait_event ev;
 	struct reaper r;
 	pthread_t t;
@@ -289,7 +290,7 @@ static void *armer_main(void *p)
 /* Two threads arm the same PID on one file at once: exactly one wins. */
 TEST_F_TIMEOUT(race, concurrent_arm, 300)
 {
-	int n = rounds(20), wins0 = 0;
+	int n = rounds(10), wins0 = 0;
 	pthread_barrier_t go;
 	struct armer a[2];
 	struct worker w;
@@ -322,7 +323,7 @@ TEST_F_TIMEOUT(race, concurrent_arm, 300)
  */
 TEST_F_TIMEOUT(race, disarm_vs_exit, 300)
 {
-	int n = rounds(30), dropped = 0, fired = 0, st = -1, ret;
+	int n = rounds(15), dropped = 0, fired = 0, st = -1, ret;
 	struct pidwait_event ev;
 
 	for (int i = 0; i < n; i++) {
