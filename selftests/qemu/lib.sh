@@ -309,6 +309,7 @@ prepare_debian_kernel() {
 		} >"$kd/info"
 		echo "$KERNEL_PREP_VERSION" >"$kd/.ready"
 	) 9>"$CACHE/kernels/.$krel.lock" || return 1
+	touch "$kd/.used"
 	echo "$kd"
 }
 
