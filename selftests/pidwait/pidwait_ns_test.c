@@ -191,14 +191,16 @@ TEST_F(ns, each_sees_its_own_pid)
 }
 
 /*
- * P arms itself and reports Q's number here, then ends: init's death
- * kills Q, and T's watch on Q fires with SIGKILL.
+ * P arms itself, starts Q (a bare child that only waits: a worker would
+ * exit on its own when P's death closes its command pipe) and reports Q's
+ * number here, then ends: init's death kills Q, and T's watch on Q fires
+ * with SIGKILL.
  */
 static void p_dies(FIXTURE_DATA(ns) *self, pid_t t)
 {
-	struct worker q;
+	int fd, gp[2], gpid = -1;
 	struct msg m;
-	int fd, gpid = -1;
+	pid_t q;
 
 	(void)t;
 	fd = pw_open(0);
@@ -206,9 +208,20 @@ static void p_dies(FIXTURE_DATA(ns) *self, pid_t t)
 	/* pid 1 here is P itself, not the system's init. */
 	CHILD_CHECK(!pw_arm(fd, 1, 0, 0));
 	CHILD_CHECK(!pw_disarm(fd, 1, 0));
-	CHILD_CHECK(!worker_start(&q, 1, NULL, NULL));
-	CHILD_CHECK(!worker_call(&q, 0, global_tid, 0, &gpid));
-	CHILD_CHECK(!send_msg(self->from_p[1], gpid, q.pid, 0, 0));
+	CHILD_CHECK(!pipe2(gp, O_CLOEXEC));
+	q = fork();
+	CHILD_CHECK(q >= 0);
+	if (q == 0) {
+		gpid = global_tid(0);
+		if (write(gp[1], &gpid, sizeof(gpid)) != sizeof(gpid))
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	CHILD_CHECK(pw_wait_readable(gp[0], PW_TIMEOUT_MS) == 1);
+	CHILD_CHECK(read(gp[0], &gpid, sizeof(gpid)) == sizeof(gpid));
+	CHILD_CHECK(gpid > 0);
+	CHILD_CHECK(!send_msg(self->from_p[1], gpid, q, 0, 0));
 	CHILD_CHECK(!recv_msg(self->to_p[0], &m));
 	_exit(3);
 }
