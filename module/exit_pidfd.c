@@ -20,6 +20,7 @@
 #include <linux/printk.h>
 #include <linux/sched.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 
 #include "pidwait.h"
 
@@ -36,6 +37,7 @@ static int pidwait_exit_wake(struct wait_queue_entry *wait, unsigned int mode,
 
 static DEFINE_MUTEX(thread_kprobe_mutex);
 static unsigned int thread_kprobe_users;
+static bool thread_kprobe_registered;
 static bool thread_kprobe_works;
 static struct kprobe thread_kprobe;
 
@@ -58,14 +60,32 @@ static int thread_kprobe_register(void)
 	return register_kprobe(&thread_kprobe);
 }
 
-/* The kprobe exists only while thread watches do. */
+/*
+ * The kprobe exists only while thread watches do, and a second longer:
+ * unregistering waits for RCU, which a loop of arm and read would pay
+ * every round.
+ */
+static void thread_kprobe_off(struct work_struct *work)
+{
+	mutex_lock(&thread_kprobe_mutex);
+	if (!thread_kprobe_users && thread_kprobe_registered) {
+		unregister_kprobe(&thread_kprobe);
+		thread_kprobe_registered = false;
+	}
+	mutex_unlock(&thread_kprobe_mutex);
+}
+
+static DECLARE_DELAYED_WORK(thread_kprobe_off_work, thread_kprobe_off);
+
 static int thread_kprobe_get(void)
 {
 	int ret = 0;
 
 	mutex_lock(&thread_kprobe_mutex);
-	if (!thread_kprobe_users)
+	if (!thread_kprobe_registered) {
 		ret = thread_kprobe_register();
+		thread_kprobe_registered = !ret;
+	}
 	if (!ret)
 		thread_kprobe_users++;
 	mutex_unlock(&thread_kprobe_mutex);
@@ -76,8 +96,14 @@ static void thread_kprobe_put(void)
 {
 	mutex_lock(&thread_kprobe_mutex);
 	if (!--thread_kprobe_users)
-		unregister_kprobe(&thread_kprobe);
+		mod_delayed_work(system_wq, &thread_kprobe_off_work, HZ);
 	mutex_unlock(&thread_kprobe_mutex);
+}
+
+static void thread_kprobe_cleanup(void)
+{
+	cancel_delayed_work_sync(&thread_kprobe_off_work);
+	thread_kprobe_off(NULL);
 }
 
 static void thread_kprobe_probe(void)
@@ -113,6 +139,10 @@ static void thread_kprobe_probe(void)
 {
 }
 
+static void thread_kprobe_cleanup(void)
+{
+}
+
 static bool thread_watches_work(void)
 {
 #ifdef PIDWAIT_HAVE_PIDFD_THREAD_WAKE
@@ -132,6 +162,7 @@ int pidwait_exit_init(void)
 
 void pidwait_exit_cleanup(void)
 {
+	thread_kprobe_cleanup();
 }
 
 u32 pidwait_exit_arm_flags(void)
