@@ -214,7 +214,8 @@ TEST_F(status, matches_waitpid)
 			ASSERT_EQ(WTERMSIG(st), WTERMSIG(ev[i].status));
 			break;
 		case T_OWN:
-			ASSERT_EQ(W_EXITCODE(idx ? variant->code2 + idx - 1 : variant->code, 0),
+			/* A leader's TID is its process's ID: the process's status. */
+			ASSERT_EQ(idx ? W_EXITCODE(variant->code2 + idx - 1, 0) : st,
 				  ev[i].status) TH_LOG("thread %d", idx);
 			break;
 		}
