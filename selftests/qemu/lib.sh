@@ -20,6 +20,18 @@ say() { printf '%s\n' "$*" >&2; }
 vsay() { if [[ $VERBOSE -gt 0 ]]; then say "$*"; fi; }
 die() { say "error: $*"; exit 1; }
 
+# retry N CMD...: up to N tries, 5 s apart, for network hiccups. A 404 is
+# tried again too, which costs 10 s once per superseded package.
+retry() {
+	local n=$1 i
+	shift
+	for ((i = 1; i <= n; i++)); do
+		"$@" && return 0
+		[[ $i -lt $n ]] && sleep 5
+	done
+	return 1
+}
+
 # Run a command with its output to a log file; on failure show its tail.
 logged() {
 	local log=$1
@@ -137,18 +149,20 @@ fetch_deb() {
 		fi
 		cat "$dir/log" >&2
 	fi
-	for arch in amd64 all; do
-		for url in "$MIRROR/pool/main/l/linux/${pkg}_${ver}_${arch}.deb" \
-			"$SECMIRROR/pool/updates/main/l/linux/${pkg}_${ver}_${arch}.deb"; do
-			if /usr/lib/apt/apt-helper download-file "$url" "$dir/x.deb" >"$dir/log" 2>&1 &&
-				dpkg-deb -f "$dir/x.deb" Package >/dev/null 2>&1; then
-				vsay "  $pkg $ver: not in the $g index, taken from the pool"
-				mv "$dir/x.deb" "$out"
-				rm -rf "$dir"
-				echo "$out"
-				return 0
-			fi
-		done
+	case $pkg in
+	linux-headers-*-common* | linux-source-*) arch=all ;;
+	*) arch=amd64 ;;
+	esac
+	for url in "$MIRROR/pool/main/l/linux/${pkg}_${ver}_${arch}.deb" \
+		"$SECMIRROR/pool/updates/main/l/linux/${pkg}_${ver}_${arch}.deb"; do
+		if retry 2 /usr/lib/apt/apt-helper download-file "$url" "$dir/x.deb" >"$dir/log" 2>&1 &&
+			dpkg-deb -f "$dir/x.deb" Package >/dev/null 2>&1; then
+			vsay "  $pkg $ver: not in the $g index, taken from the pool"
+			mv "$dir/x.deb" "$out"
+			rm -rf "$dir"
+			echo "$out"
+			return 0
+		fi
 	done
 	rm -rf "$dir"
 	say "cannot download $pkg $ver"
@@ -210,7 +224,10 @@ resolve_entry() {
 			"$CACHE/apt/$g/index") = y ]]; then
 			pkg=linux-binary-$abi-$flavour
 		fi
-		if fetch_deb "$g" "linux-headers-$abi-$flavour" "$ver" >/dev/null 2>&1; then
+		# An unpacked kernel needs no download (offline runs, pruned debs).
+		if [[ -f $CACHE/kernels/$abi-$flavour/.ready &&
+			$(cat "$CACHE/kernels/$abi-$flavour/.ready") = "$KERNEL_PREP_VERSION" ]] ||
+			fetch_deb "$g" "linux-headers-$abi-$flavour" "$ver" >/dev/null 2>&1; then
 			best="$g $abi $flavour $pkg $ver"
 			break
 		fi
@@ -365,9 +382,18 @@ ensure_chroot() {
 			say "creating the $suite build chroot (about a minute, once)"
 			rm -rf "$dir.tmp"
 			: >"$log"
-			if ! logged "$log" unshare --mount --propagation private \
-				debootstrap --variant=minbase --include=make,libc6-dev \
-				"$suite" "$dir.tmp" "$MIRROR"; then
+			local try ok=0
+			for try in 1 2; do
+				rm -rf "$dir.tmp"
+				if logged "$log" unshare --mount --propagation private \
+					debootstrap --variant=minbase --include=make,libc6-dev \
+					"$suite" "$dir.tmp" "$MIRROR"; then
+					ok=1
+					break
+				fi
+				say "debootstrap $suite failed (try $try)"
+			done
+			if [[ $ok = 0 ]]; then
 				rm -rf "$dir.tmp"
 				exit 1
 			fi
