@@ -17,15 +17,6 @@
 
 #include "kselftest_harness.h"
 
-static void worker_init(struct worker *w)
-{
-	memset(w, 0, sizeof(*w));
-	w->pid = -1;
-	w->report = -1;
-	for (int i = 0; i < W_MAX_THREADS; i++)
-		w->cmd[i] = -1;
-}
-
 /* Number of threads /proc lists for a process. */
 static int nr_tasks(pid_t pid)
 {

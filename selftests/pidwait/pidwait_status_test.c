@@ -18,15 +18,6 @@
 #define CORE_PREFIX	"pidwait-core."
 #define NOBODY		65534
 
-static void worker_init(struct worker *w)
-{
-	memset(w, 0, sizeof(*w));
-	w->pid = -1;
-	w->report = -1;
-	for (int i = 0; i < W_MAX_THREADS; i++)
-		w->cmd[i] = -1;
-}
-
 /* ---- status equals waitpid() ---------------------------------------------- */
 
 enum how {

@@ -371,6 +371,16 @@ struct worker {
 	bool reaped;
 };
 
+/* A worker not started yet: worker_free() on it does nothing. */
+static inline void worker_init(struct worker *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->pid = -1;
+	w->report = -1;
+	for (int i = 0; i < W_MAX_THREADS; i++)
+		w->cmd[i] = -1;
+}
+
 /* In a worker, the write end of its report pipe. */
 static int w_report_fd = -1;
 
