@@ -14,6 +14,8 @@
  * thread is released as it dies, after exit_notify() has set exit_state; a
  * traced one is woken by do_notify_parent() first.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/kprobes.h>
 #include <linux/mutex.h>
 #include <linux/pid.h>
