@@ -10,20 +10,19 @@
  * From 6.9 the kernel also wakes wait_pidfd when a thread other than a
  * waiting leader exits, which serves thread watches (a leader's own waits
  * for its process, see watch.c). Before that nothing wakes it for a thread,
- * so while thread watches exist a kprobe on release_task() adds the wake: a
- * thread is released as it dies, after exit_notify() has set exit_state; a
- * traced one is woken by do_notify_parent() first.
+ * so while thread watches exist (see exit_hook.c) a kprobe on release_task()
+ * adds the wake: a thread is released as it dies, after exit_notify() has
+ * set exit_state; a traced one is woken by do_notify_parent() first.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kprobes.h>
-#include <linux/mutex.h>
 #include <linux/pid.h>
 #include <linux/printk.h>
 #include <linux/sched.h>
 #include <linux/wait.h>
-#include <linux/workqueue.h>
 
+#include "exit_hook.h"
 #include "pidwait.h"
 
 #ifdef PIDWAIT_EXIT_PIDFD
@@ -37,11 +36,9 @@ static int pidwait_exit_wake(struct wait_queue_entry *wait, unsigned int mode,
 
 #ifdef PIDWAIT_THREAD_KPROBES
 
-static DEFINE_MUTEX(thread_kprobe_mutex);
-static unsigned int thread_kprobe_users;
-static bool thread_kprobe_registered;
-static bool thread_kprobe_works;
 static struct kprobe thread_kprobe;
+static struct pidwait_hook thread_hook;
+static bool thread_hook_works;
 
 static int pidwait_release_task_pre(struct kprobe *kp, struct pt_regs *regs)
 {
@@ -52,7 +49,7 @@ static int pidwait_release_task_pre(struct kprobe *kp, struct pt_regs *regs)
 	return 0;
 }
 
-static int thread_kprobe_register(void)
+static int thread_kprobe_enable(void)
 {
 	/* A kprobe keeps its resolved address: start afresh each time. */
 	thread_kprobe = (struct kprobe) {
@@ -62,86 +59,53 @@ static int thread_kprobe_register(void)
 	return register_kprobe(&thread_kprobe);
 }
 
-/*
- * The kprobe exists only while thread watches do, and a second longer:
- * unregistering waits for RCU, which a loop of arm and read would pay
- * every round.
- */
-static void thread_kprobe_off(struct work_struct *work)
+static void thread_kprobe_disable(void)
 {
-	mutex_lock(&thread_kprobe_mutex);
-	if (!thread_kprobe_users && thread_kprobe_registered) {
-		unregister_kprobe(&thread_kprobe);
-		thread_kprobe_registered = false;
-	}
-	mutex_unlock(&thread_kprobe_mutex);
+	unregister_kprobe(&thread_kprobe);
 }
 
-static DECLARE_DELAYED_WORK(thread_kprobe_off_work, thread_kprobe_off);
-
-static int thread_kprobe_get(void)
+int pidwait_exit_init(void)
 {
-	int ret = 0;
+	int ret;
 
-	mutex_lock(&thread_kprobe_mutex);
-	if (!thread_kprobe_registered) {
-		ret = thread_kprobe_register();
-		thread_kprobe_registered = !ret;
-	}
-	if (!ret)
-		thread_kprobe_users++;
-	mutex_unlock(&thread_kprobe_mutex);
-	return ret;
-}
-
-static void thread_kprobe_put(void)
-{
-	mutex_lock(&thread_kprobe_mutex);
-	if (!--thread_kprobe_users)
-		mod_delayed_work(system_wq, &thread_kprobe_off_work, HZ);
-	mutex_unlock(&thread_kprobe_mutex);
-}
-
-static void thread_kprobe_cleanup(void)
-{
-	cancel_delayed_work_sync(&thread_kprobe_off_work);
-	thread_kprobe_off(NULL);
-}
-
-static void thread_kprobe_probe(void)
-{
-	int ret = thread_kprobe_register();
-
-	if (ret) {
+	pidwait_hook_init(&thread_hook, thread_kprobe_enable,
+			  thread_kprobe_disable);
+	ret = pidwait_hook_try(&thread_hook);
+	if (ret)
 		pr_warn("thread watches unavailable: cannot probe release_task (%d)\n",
 			ret);
-		return;
-	}
-	unregister_kprobe(&thread_kprobe);
-	thread_kprobe_works = true;
+	thread_hook_works = !ret;
+	return 0;
+}
+
+void pidwait_exit_cleanup(void)
+{
+	pidwait_hook_cleanup(&thread_hook);
 }
 
 static bool thread_watches_work(void)
 {
-	return thread_kprobe_works;
+	return thread_hook_works;
+}
+
+static int thread_watch_get(void)
+{
+	return pidwait_hook_get(&thread_hook);
+}
+
+static void thread_watch_put(void)
+{
+	pidwait_hook_put(&thread_hook);
 }
 
 #else /* !PIDWAIT_THREAD_KPROBES */
 
-static int thread_kprobe_get(void)
+int pidwait_exit_init(void)
 {
 	return 0;
 }
 
-static void thread_kprobe_put(void)
-{
-}
-
-static void thread_kprobe_probe(void)
-{
-}
-
-static void thread_kprobe_cleanup(void)
+void pidwait_exit_cleanup(void)
 {
 }
 
@@ -154,18 +118,16 @@ static bool thread_watches_work(void)
 #endif
 }
 
-#endif /* PIDWAIT_THREAD_KPROBES */
-
-int pidwait_exit_init(void)
+static int thread_watch_get(void)
 {
-	thread_kprobe_probe();
 	return 0;
 }
 
-void pidwait_exit_cleanup(void)
+static void thread_watch_put(void)
 {
-	thread_kprobe_cleanup();
 }
+
+#endif /* PIDWAIT_THREAD_KPROBES */
 
 u32 pidwait_exit_arm_flags(void)
 {
@@ -175,7 +137,7 @@ u32 pidwait_exit_arm_flags(void)
 int pidwait_exit_attach(struct pidwait_watch *w)
 {
 	if (w->flags & PIDWAIT_ARM_THREAD) {
-		int ret = thread_kprobe_get();
+		int ret = thread_watch_get();
 
 		if (ret)
 			return ret;
@@ -189,7 +151,7 @@ void pidwait_exit_detach(struct pidwait_watch *w)
 {
 	remove_wait_queue(&w->pid->wait_pidfd, &w->link.wait);
 	if (w->flags & PIDWAIT_ARM_THREAD)
-		thread_kprobe_put();
+		thread_watch_put();
 }
 
 #endif /* PIDWAIT_EXIT_PIDFD */
