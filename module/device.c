@@ -16,6 +16,9 @@
 #include <linux/uaccess.h>
 #include <asm/ioctls.h>
 
+#include "compat/fdinfo.h"
+#include "compat/kvmalloc.h"
+#include "exit_hook.h"
 #include "pidwait.h"
 
 unsigned int pidwait_max_watches = 1U << 20;
@@ -34,12 +37,25 @@ static const struct kernel_param_ops backend_ops = {
 module_param_cb(backend, &backend_ops, NULL, 0444);
 MODULE_PARM_DESC(backend, "How exits are detected on this kernel");
 
+static int hooks_get(char *buf, const struct kernel_param *kp)
+{
+	return scnprintf(buf, PAGE_SIZE, "%d\n",
+			 atomic_read(&pidwait_hooks_enabled));
+}
+
+static const struct kernel_param_ops hooks_ops = {
+	.get = hooks_get,
+};
+
+module_param_cb(hooks, &hooks_ops, NULL, 0444);
+MODULE_PARM_DESC(hooks, "Exit-path hooks (kprobes, tracepoints) registered now");
+
 static int pidwait_open(struct inode *inode, struct file *file)
 {
 	struct pidwait_file *f;
 	int ret;
 
-	f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
+	f = kzalloc(sizeof(*f), PIDWAIT_GFP_ACCOUNT);
 	if (!f)
 		return -ENOMEM;
 	ret = pidwait_file_init(f);
@@ -80,12 +96,12 @@ static ssize_t pidwait_read(struct file *file, char __user *buf, size_t count,
 	}
 }
 
-static __poll_t pidwait_poll(struct file *file, poll_table *wait)
+static pidwait_poll_t pidwait_poll(struct file *file, poll_table *wait)
 {
 	struct pidwait_file *f = file->private_data;
 
 	poll_wait(file, &f->wqh, wait);
-	return READ_ONCE(f->nr_ready) ? EPOLLIN | EPOLLRDNORM : 0;
+	return READ_ONCE(f->nr_ready) ? PIDWAIT_POLLIN : 0;
 }
 
 static long pidwait_get_info(struct pidwait_file *f,
@@ -136,11 +152,6 @@ static long pidwait_compat_ioctl(struct file *file, unsigned int cmd,
 	return pidwait_ioctl(file, cmd, (unsigned long)compat_ptr(arg));
 }
 #endif
-
-static void pidwait_show_fdinfo(struct seq_file *m, struct file *file)
-{
-	pidwait_show_watches(file->private_data, m);
-}
 
 static const struct file_operations pidwait_fops = {
 	.owner		= THIS_MODULE,

@@ -6,7 +6,7 @@
 #ifndef _PIDWAIT_H
 #define _PIDWAIT_H
 
-#include <linux/bits.h>
+#include <linux/bitops.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
@@ -14,6 +14,7 @@
 #include <linux/wait.h>
 #include <linux/pidwait.h>
 
+#include "compat/compiler.h"
 #include "exit.h"
 
 struct pid;
@@ -45,7 +46,7 @@ struct pidwait_watch {
 	s32 nr;				/* the pid as the caller armed it */
 	u32 flags;			/* PIDWAIT_ARM_* | PIDWAIT_WATCH_* */
 	s32 status;
-	u16 event_flags;		/* PIDWAIT_EVENT_*, set on firing */
+	u16 event_flags;		/* PIDWAIT_EVENT_*, final on firing */
 	u8 state;			/* enum pidwait_state, under file->lock */
 };
 
@@ -79,7 +80,13 @@ ssize_t pidwait_consume(struct pidwait_file *f, char __user *buf, size_t count);
 void pidwait_show_watches(struct pidwait_file *f, struct seq_file *m);
 u32 pidwait_arm_flags(void);
 
-/* Called by the exit backend, in atomic context, when @w may be ready. */
+/*
+ * For the exit backend, in atomic context: check whether @w is ready; or
+ * fire it, its process or thread @task known dead (NULL once reaped).
+ */
 void pidwait_watch_check(struct pidwait_watch *w);
+void pidwait_watch_fire(struct pidwait_watch *w, struct task_struct *task);
+void pidwait_watch_note(struct pidwait_watch *w, struct task_struct *task);
+bool pidwait_exit_final(struct task_struct *task);
 
 #endif /* _PIDWAIT_H */

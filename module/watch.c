@@ -12,19 +12,17 @@
 #include <linux/cred.h>
 #include <linux/capability.h>
 #include <linux/hash.h>
-#include <linux/mm.h>
 #include <linux/pid.h>
 #include <linux/poll.h>
 #include <linux/rcupdate.h>
-#include <linux/sched.h>
-#include <linux/sched/signal.h>
-#include <linux/sched/task.h>
 #include <linux/seq_file.h>
-#include <linux/slab.h>
-#include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 
+#include "compat/capability.h"
 #include "compat/dumpable.h"
+#include "compat/ktime.h"
+#include "compat/kvmalloc.h"
+#include "compat/sched.h"
 #include "pidwait.h"
 
 #define PIDWAIT_TABLE_MIN_BITS	4
@@ -36,7 +34,7 @@ int pidwait_watches_init(void)
 {
 	pidwait_watch_cache = kmem_cache_create("pidwait_watch",
 						sizeof(struct pidwait_watch), 0,
-						SLAB_ACCOUNT, NULL);
+						PIDWAIT_SLAB_ACCOUNT, NULL);
 	return pidwait_watch_cache ? 0 : -ENOMEM;
 }
 
@@ -79,8 +77,8 @@ static struct hlist_head *table_alloc(unsigned int bits)
 	struct hlist_head *buckets;
 	unsigned int i;
 
-	buckets = kvmalloc_array(1U << bits, sizeof(*buckets),
-				 GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	buckets = pidwait_kvmalloc_array(1U << bits, sizeof(*buckets),
+					 PIDWAIT_GFP_ACCOUNT | __GFP_NOWARN);
 	if (buckets)
 		for (i = 0; i < 1U << bits; i++)
 			INIT_HLIST_HEAD(&buckets[i]);
@@ -109,7 +107,7 @@ static void table_grow(struct pidwait_file *f)
 				       &buckets[watch_hash(w->pid, thread, bits)]);
 		}
 	}
-	kvfree(f->buckets);
+	pidwait_kvfree(f->buckets);
 	f->buckets = buckets;
 	f->bits = bits;
 }
@@ -157,7 +155,7 @@ void pidwait_file_release(struct pidwait_file *f)
 			watch_free(w);
 		cond_resched();
 	}
-	kvfree(f->buckets);
+	pidwait_kvfree(f->buckets);
 }
 
 static bool caller_has_uid(const struct cred *cred, kuid_t uid)
@@ -185,7 +183,7 @@ static bool may_see_status(struct task_struct *task)
 		if (dumpable)
 			return true;
 	}
-	return ns_capable_noaudit(tcred->user_ns, CAP_SYS_PTRACE);
+	return pidwait_ns_capable_noaudit(tcred->user_ns, CAP_SYS_PTRACE);
 }
 
 /* As pidfd_open(): a process is named by its leader's id only. */
@@ -195,7 +193,7 @@ static int watch_lookup(struct pid *pid, u32 thread, bool *may_see)
 	int ret = 0;
 
 	rcu_read_lock();
-	task = pid_task(pid, thread ? PIDTYPE_PID : PIDTYPE_TGID);
+	task = thread ? pid_task(pid, PIDTYPE_PID) : pidwait_pid_task_tgid(pid);
 	if (task)
 		*may_see = may_see_status(task);
 	else if (!thread && pid_task(pid, PIDTYPE_PID))
@@ -223,7 +221,7 @@ int pidwait_arm(struct pidwait_file *f, const struct pidwait_arm *arm)
 	if (ret)
 		goto out_put;
 
-	w = kmem_cache_zalloc(pidwait_watch_cache, GFP_KERNEL_ACCOUNT);
+	w = kmem_cache_zalloc(pidwait_watch_cache, PIDWAIT_GFP_ACCOUNT);
 	if (!w) {
 		ret = -ENOMEM;
 		goto out_put;
@@ -308,45 +306,31 @@ static int exit_status(struct task_struct *task)
 }
 
 /*
- * pidfd's rule: ready once the task is reaped, or is dead and is not a
- * leader still waiting for its other threads. That holds a thread watch on
- * a leader back to its process's moment, as pidfd does from 6.15: a thread
- * that execs takes the leader's ID over. Runs in atomic context.
+ * Whether a dead @task ends the watches on its pid: any thread does, but a
+ * leader whose other threads still run. That holds a thread watch on a
+ * leader back to its process's moment, as pidfd does from 6.15: a thread
+ * that execs takes the leader's ID over.
  */
-void pidwait_watch_check(struct pidwait_watch *w)
+bool pidwait_exit_final(struct task_struct *task)
 {
-	u32 thread = w->flags & PIDWAIT_ARM_THREAD;
+	return !(thread_group_leader(task) && !thread_group_empty(task));
+}
+
+void pidwait_watch_fire(struct pidwait_watch *w, struct task_struct *task)
+{
 	struct pidwait_file *f = w->file;
-	struct task_struct *task;
 	unsigned long irqflags;
-	bool ready = false, known = false, queued = false;
-	int status = 0;
-
-	if (READ_ONCE(w->state) != PIDWAIT_ARMED)
-		return;
-
-	rcu_read_lock();
-	task = pid_task(w->pid, PIDTYPE_PID);
-	if (!task) {
-		ready = true;
-	} else if (READ_ONCE(task->exit_state) &&
-		   !(thread_group_leader(task) && !thread_group_empty(task))) {
-		ready = true;
-		known = true;
-		status = exit_status(task);
-	}
-	rcu_read_unlock();
-	if (!ready)
-		return;
+	bool queued = false;
 
 	spin_lock_irqsave(&f->lock, irqflags);
 	if (w->state == PIDWAIT_ARMED) {
 		WRITE_ONCE(w->state, PIDWAIT_READY);
 		w->exit_time_ns = ktime_get_ns();
-		w->event_flags = thread ? PIDWAIT_EVENT_THREAD : 0;
-		if (known && (w->flags & PIDWAIT_WATCH_MAY_SEE_STATUS)) {
+		if (w->flags & PIDWAIT_ARM_THREAD)
+			w->event_flags |= PIDWAIT_EVENT_THREAD;
+		if (task && (w->flags & PIDWAIT_WATCH_MAY_SEE_STATUS)) {
 			w->event_flags |= PIDWAIT_EVENT_STATUS;
-			w->status = status;
+			w->status = exit_status(task);
 		}
 		list_add_tail(&w->ready, &f->ready);
 		WRITE_ONCE(f->nr_ready, f->nr_ready + 1);
@@ -355,7 +339,40 @@ void pidwait_watch_check(struct pidwait_watch *w)
 	spin_unlock_irqrestore(&f->lock, irqflags);
 
 	if (queued)
-		wake_up_poll(&f->wqh, EPOLLIN | EPOLLRDNORM);
+		wake_up_poll(&f->wqh, PIDWAIT_POLLIN);
+}
+
+/*
+ * For a backend that may first see @w's task already reaped: the status
+ * @task gives now, kept unless @w fires with its task still there.
+ */
+void pidwait_watch_note(struct pidwait_watch *w, struct task_struct *task)
+{
+	struct pidwait_file *f = w->file;
+	unsigned long irqflags;
+
+	if (!(w->flags & PIDWAIT_WATCH_MAY_SEE_STATUS))
+		return;
+	spin_lock_irqsave(&f->lock, irqflags);
+	if (w->state == PIDWAIT_ARMED) {
+		w->event_flags |= PIDWAIT_EVENT_STATUS;
+		w->status = exit_status(task);
+	}
+	spin_unlock_irqrestore(&f->lock, irqflags);
+}
+
+/* pidfd's rule: ready once the task is reaped, or dead and final. */
+void pidwait_watch_check(struct pidwait_watch *w)
+{
+	struct task_struct *task;
+
+	if (READ_ONCE(w->state) != PIDWAIT_ARMED)
+		return;
+	rcu_read_lock();
+	task = pid_task(w->pid, PIDTYPE_PID);
+	if (!task || (READ_ONCE(task->exit_state) && pidwait_exit_final(task)))
+		pidwait_watch_fire(w, task);
+	rcu_read_unlock();
 }
 
 /*

@@ -22,9 +22,34 @@
 #error "pidwait supports Linux 3.10 and later"
 #endif
 
-/* The exit backend (see exit.h). */
-#if defined(PIDWAIT_HAVE_WAIT_PIDFD)
+/*
+ * The exit backend (see exit.h): wait_pidfd where struct pid has it, else
+ * kprobes, else the tracepoint. PIDWAIT_BACKEND=kprobe or tracepoint at
+ * build time forces a hook backend, to test or compare it on new kernels.
+ */
+#if defined(PIDWAIT_FORCE_TRACEPOINT)
+#define PIDWAIT_EXIT_TRACEPOINT 1
+#elif defined(PIDWAIT_FORCE_KPROBE)
+#define PIDWAIT_EXIT_KPROBE 1
+#elif defined(PIDWAIT_HAVE_WAIT_PIDFD)
 #define PIDWAIT_EXIT_PIDFD 1
+#elif IS_ENABLED(CONFIG_KPROBES)
+#define PIDWAIT_EXIT_KPROBE 1
+#elif IS_ENABLED(CONFIG_TRACEPOINTS)
+#define PIDWAIT_EXIT_TRACEPOINT 1
+#else
+#error "pidwait needs wait_pidfd (Linux 5.3), CONFIG_KPROBES or CONFIG_TRACEPOINTS"
+#endif
+
+#if defined(PIDWAIT_EXIT_KPROBE) && !IS_ENABLED(CONFIG_KPROBES)
+#error "pidwait: the kprobe backend needs CONFIG_KPROBES"
+#endif
+#if defined(PIDWAIT_EXIT_TRACEPOINT) && !IS_ENABLED(CONFIG_TRACEPOINTS)
+#error "pidwait: the tracepoint backend needs CONFIG_TRACEPOINTS"
+#endif
+/* Hook handlers run with preemption off: no sleeping spinlocks there. */
+#if !defined(PIDWAIT_EXIT_PIDFD) && IS_ENABLED(CONFIG_PREEMPT_RT)
+#error "pidwait: on PREEMPT_RT only the wait_pidfd backend (5.3) works"
 #endif
 
 /*
@@ -37,12 +62,21 @@
 #define PIDWAIT_THREAD_KPROBES 1
 #endif
 
+/* poll's return type and events: __poll_t and EPOLL* from 4.16. */
+#if defined(PIDWAIT_HAVE_POLL_T)
+#define pidwait_poll_t __poll_t
+#define PIDWAIT_POLLIN (EPOLLIN | EPOLLRDNORM)
+#else
+#define pidwait_poll_t unsigned int
+#define PIDWAIT_POLLIN (POLLIN | POLLRDNORM)
+#endif
+
 /* The first argument of a function, at a kprobe on its entry. */
 #if defined(PIDWAIT_HAVE_REGS_GET_KERNEL_ARGUMENT)
 #define pidwait_regs_arg0(regs) regs_get_kernel_argument(regs, 0)
 #elif defined(CONFIG_X86_64)
 #define pidwait_regs_arg0(regs) ((regs)->di)
-#elif defined(PIDWAIT_THREAD_KPROBES)
+#elif defined(PIDWAIT_THREAD_KPROBES) || defined(PIDWAIT_EXIT_KPROBE)
 #error "pidwait: no way to read a probed argument on this architecture"
 #endif
 

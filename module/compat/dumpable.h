@@ -21,7 +21,10 @@ static inline bool pidwait_task_dumpable(struct task_struct *task)
 }
 #else
 #include <linux/mm_types.h>
+#if defined(PIDWAIT_HAVE_SCHED_SIGNAL_H)
+/* 4.11 split coredump.h out of linux/sched.h. */
 #include <linux/sched/coredump.h>
+#endif
 
 static inline bool pidwait_task_dumpable(struct task_struct *task)
 {
