@@ -7,6 +7,7 @@
 #ifndef _PIDWAIT_EXIT_H
 #define _PIDWAIT_EXIT_H
 
+#include <linux/list.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 
@@ -17,6 +18,17 @@ struct pidwait_watch;
 /* A wait entry on the watched struct pid's wait_pidfd. */
 struct pidwait_exit_link {
 	struct wait_queue_entry wait;
+};
+#elif defined(PIDWAIT_EXIT_KPROBE) || defined(PIDWAIT_EXIT_TRACEPOINT)
+#ifdef PIDWAIT_EXIT_KPROBE
+#define PIDWAIT_EXIT_NAME "kprobe"
+#else
+#define PIDWAIT_EXIT_NAME "tracepoint"
+#endif
+/* In the pid table of exit_table.c, and maybe on its poll list. */
+struct pidwait_exit_link {
+	struct hlist_node node;
+	struct list_head poll;
 };
 #else
 #error "pidwait: no exit backend for this kernel"
