@@ -190,7 +190,7 @@ resolve_entry() {
 	local name=$1 line suites series min flavour g
 	line=$(matrix_line "$name")
 	[[ -n $line ]] || die "no kernel '$name' in $(matrix_file)"
-	read -r _ suites series min flavour <<<"$line"
+	read -r _ suites series min flavour _ <<<"$line"
 	local -a groups cands=()
 	IFS=, read -r -a groups <<<"$suites"
 	local i=0
