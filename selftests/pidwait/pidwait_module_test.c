@@ -14,6 +14,9 @@
 #define SYSMOD		"/sys/module/" MODNAME
 #define PARAM_MAX	SYSMOD "/parameters/max_watches"
 #define PARAM_BACKEND	SYSMOD "/parameters/backend"
+#define PARAM_HOOKS	SYSMOD "/parameters/hooks"
+#define KPROBES_LIST	"/sys/kernel/debug/kprobes/list"
+#define HOOK_LINGER_MS	5000	/* the module keeps a hook 1 s after use */
 #define DEFAULT_MAX	1048576
 
 static int delete_module(const char *name)
@@ -95,6 +98,105 @@ TEST(parameters)
 	ASSERT_NE(0, pw_write_str(PARAM_MAX, "many"));
 	ASSERT_EQ(0, read_str(PARAM_MAX, backend, sizeof(backend)));
 	ASSERT_STREQ(buf, backend);
+}
+
+static int hooks_now(void)
+{
+	char buf[32];
+
+	return read_str(PARAM_HOOKS, buf, sizeof(buf)) ? -1 : atoi(buf);
+}
+
+/* Registered kprobes on the functions the module may probe. */
+static int our_kprobes(void)
+{
+	int a = count_lines(KPROBES_LIST, "do_notify_parent");
+	int b = count_lines(KPROBES_LIST, "release_task");
+
+	return a < 0 || b < 0 ? -1 : a + b;
+}
+
+/* Nothing signals a hook's removal: wait for it, bounded. */
+static int wait_hooks(int want)
+{
+	uint64_t end = pw_now_ns() + HOOK_LINGER_MS * 1000000ull;
+
+	while (hooks_now() != want) {
+		if (pw_now_ns() > end)
+			return -ETIMEDOUT;
+		pw_sleep_ms(20);
+	}
+	return 0;
+}
+
+/* Says its TID on p[1], then waits for p[0] to close. */
+static void *blocked_thread(void *arg)
+{
+	int *p = arg;
+	pid_t tid = pw_gettid();
+	char c;
+
+	if (write(p[1], &tid, sizeof(tid)) != sizeof(tid))
+		return NULL;
+	return (void *)(long)read(p[0], &c, 1);
+}
+
+/*
+ * An idle module costs unrelated exits nothing: no kprobe, no tracepoint.
+ * The hook backends register theirs for the first watch; the wait_pidfd
+ * backend needs none but, before 6.9, a kprobe for thread watches.
+ */
+TEST(idle_registers_no_hook)
+{
+	bool hook_for_process, hook_for_thread, thread_wake;
+	int fd, pfd, p[2], q[2], tp[2], kp = -1;
+	char backend[64];
+	pthread_t t;
+	pid_t tid;
+
+	ASSERT_EQ(0, read_str(PARAM_BACKEND, backend, sizeof(backend)));
+	ASSERT_EQ(0, wait_hooks(0)) TH_LOG("hooks left: %d", hooks_now());
+	kp = our_kprobes();
+	if (kp >= 0) {
+		ASSERT_EQ(0, kp);
+	} else {
+		TH_LOG("no %s: kprobes not checked", KPROBES_LIST);
+	}
+
+	/* 6.9 wakes wait_pidfd for threads, with PIDFD_THREAD. */
+	pfd = syscall(SYS_pidfd_open, getpid(), O_EXCL);
+	thread_wake = pfd >= 0;
+	if (pfd >= 0)
+		close(pfd);
+	hook_for_process = strcmp(backend, "wait_pidfd");
+	hook_for_thread = hook_for_process || !thread_wake;
+
+	fd = pw_open(0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(q, O_CLOEXEC));
+	tp[0] = p[0];
+	tp[1] = q[1];
+	ASSERT_EQ(0, pthread_create(&t, NULL, blocked_thread, tp));
+	ASSERT_EQ(0, pw_arm(fd, getpid(), 0, 1));
+	ASSERT_EQ(hook_for_process ? 1 : 0, hooks_now());
+	ASSERT_EQ(sizeof(tid), read(q[0], &tid, sizeof(tid)));
+	ASSERT_EQ(0, pw_arm(fd, tid, PIDWAIT_ARM_THREAD, 2));
+	ASSERT_EQ(hook_for_thread ? 1 : 0, hooks_now());
+	if (kp >= 0 && !strcmp(backend, "kprobe")) {
+		ASSERT_EQ(2, our_kprobes());
+	}
+
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(0, wait_hooks(0));
+	if (kp >= 0) {
+		ASSERT_EQ(0, our_kprobes());
+	}
+	close(p[1]);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	close(p[0]);
+	close(q[0]);
+	close(q[1]);
 }
 
 TEST(refused_while_open)
