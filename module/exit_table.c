@@ -113,7 +113,8 @@ static void poll_watches(struct work_struct *work)
 	}
 	if (!list_empty(&poll_list)) {
 		/* An exit that takes long (a big mm, a slow file) is polled less. */
-		poll_delay = fired ? 1 : min(poll_delay * 2, POLL_MAX_DELAY);
+		poll_delay = fired ? 1 :
+			min_t(unsigned long, poll_delay * 2, POLL_MAX_DELAY);
 		mod_delayed_work(system_wq, &poll_work, poll_delay);
 	}
 	spin_unlock_irq(&poll_lock);
@@ -128,11 +129,19 @@ void pidwait_table_exited(struct task_struct *task)
 
 	if (!pidwait_exit_final(task))
 		return;
-	spin_lock_irqsave(lock_of(b), flags);
-	hlist_for_each_entry(w, &table[b], link.node)
-		if (w->pid == pid)
-			pidwait_watch_fire(w, task);
-	spin_unlock_irqrestore(lock_of(b), flags);
+	/*
+	 * Before 5.11 de_thread() leaves the old leader on the TGID pid behind
+	 * the thread that execs, until it releases it: not the process's end.
+	 */
+	rcu_read_lock();
+	if (pid_task(pid, PIDTYPE_PID) == task) {
+		spin_lock_irqsave(lock_of(b), flags);
+		hlist_for_each_entry(w, &table[b], link.node)
+			if (w->pid == pid)
+				pidwait_watch_fire(w, task);
+		spin_unlock_irqrestore(lock_of(b), flags);
+	}
+	rcu_read_unlock();
 }
 
 /* Poll the watches on @pid; if reaped unseen, they get @task's status. */
