@@ -185,8 +185,11 @@ static int __init pidwait_init(void)
 	if (ret)
 		return ret;
 	ret = pidwait_exit_init();
-	if (ret)
+	if (ret) {
+		pr_err("exit backend %s unavailable (%d)\n", PIDWAIT_EXIT_NAME,
+		       ret);
 		goto err_watches;
+	}
 	ret = misc_register(&pidwait_misc);
 	if (ret)
 		goto err_exit;

@@ -17,10 +17,7 @@
  * races with it cannot trust exit_state, so exit_table.c polls such a watch
  * until the exit is visible.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/kprobes.h>
-#include <linux/printk.h>
 
 #include "exit_table.h"
 #include "pidwait.h"
@@ -58,11 +55,7 @@ static void kprobes_disable(void)
 
 int pidwait_exit_init(void)
 {
-	int ret = pidwait_table_init(kprobes_enable, kprobes_disable);
-
-	if (ret)
-		pr_err("cannot probe do_notify_parent and release_task (%d)\n", ret);
-	return ret;
+	return pidwait_table_init(kprobes_enable, kprobes_disable);
 }
 
 #endif /* PIDWAIT_EXIT_KPROBE */

@@ -13,11 +13,8 @@
  * watches the exit will fire, and exit_table.c polls them until pidfd's
  * rule holds.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
-#include <linux/printk.h>
 #include <linux/rcupdate.h>
 #include <linux/signal.h>
 #include <linux/string.h>
@@ -132,12 +129,7 @@ static void tracepoints_disable(void)
 
 int pidwait_exit_init(void)
 {
-	int ret = pidwait_table_init(tracepoints_enable, tracepoints_disable);
-
-	if (ret)
-		pr_err("cannot probe the sched_process_exit and signal_generate tracepoints (%d)\n",
-		       ret);
-	return ret;
+	return pidwait_table_init(tracepoints_enable, tracepoints_disable);
 }
 
 #endif /* PIDWAIT_EXIT_TRACEPOINT */
