@@ -28,7 +28,14 @@ static inline bool pidwait_task_dumpable(struct task_struct *task)
 
 static inline bool pidwait_task_dumpable(struct task_struct *task)
 {
-	return !task->mm || get_dumpable(task->mm) == SUID_DUMP_USER;
+	if (!task->mm)
+		return true;
+#if defined(PIDWAIT_HAVE_INLINE_GET_DUMPABLE)
+	return get_dumpable(task->mm) == SUID_DUMP_USER;
+#else
+	/* 3.10 does not export get_dumpable(): read the same bits. */
+	return (task->mm->flags & MMF_DUMPABLE_MASK) == SUID_DUMP_USER;
+#endif
 }
 #endif
 
