@@ -31,13 +31,50 @@ static int recv_msg(int fd, struct msg *m)
 /* In Q, through /proc mounted for the parent namespace: its numbers there. */
 static int global_tid(int unused)
 {
-	char buf[64] = { 0 }, *slash;
+	char buf[64] = { 0 }, name[16], path[300], *slash;
+	struct dirent *de;
+	int tid = -ESRCH;
+	DIR *d;
 
 	(void)unused;
-	if (readlink("/proc/thread-self", buf, sizeof(buf) - 1) < 0)
+	if (readlink("/proc/thread-self", buf, sizeof(buf) - 1) >= 0) {
+		slash = strrchr(buf, '/');
+		return slash ? atoi(slash + 1) : -EIO;
+	}
+	if (errno != ENOENT)
 		return -errno;
-	slash = strrchr(buf, '/');
-	return slash ? atoi(slash + 1) : -EIO;
+
+	/*
+	 * No /proc/thread-self before 3.17: name this thread uniquely and
+	 * find the task directory under /proc/self/task that has the name.
+	 */
+	snprintf(name, sizeof(name), "pw-%d", pw_gettid());
+	if (prctl(PR_SET_NAME, name))
+		return -errno;
+	d = opendir("/proc/self/task");
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		int fd, n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[n > 0 ? n : 0] = 0;
+		if (n > 0 && buf[n - 1] == '\n')
+			buf[n - 1] = 0;
+		if (!strcmp(buf, name)) {
+			tid = atoi(de->d_name);
+			break;
+		}
+	}
+	closedir(d);
+	return tid;
 }
 
 static bool fdinfo_has(int fd, const char *want)
