@@ -7,6 +7,8 @@ KERNELRELEASE ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KERNELRELEASE)/build
 PREFIX ?= /usr/local
 DESTDIR ?=
+# systemd reads /usr/lib/modules-load.d whatever PREFIX is (RHEL 7's too).
+MODULESLOADDIR ?= /usr/lib/modules-load.d
 
 SRC := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
@@ -31,6 +33,14 @@ install: module tools
 	$(if $(DESTDIR),,depmod -a $(KERNELRELEASE))
 	$(MAKE) -C tools install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
 	install -D -m 0644 uapi/linux/pidwait.h $(DESTDIR)$(PREFIX)/include/linux/pidwait.h
+	install -D -m 0644 packaging/modules-load.conf $(DESTDIR)$(MODULESLOADDIR)/pidwait.conf
+
+uninstall:
+	rm -f $(DESTDIR)/lib/modules/$(KERNELRELEASE)/kernel/drivers/misc/pidwait.ko* \
+		$(DESTDIR)$(PREFIX)/bin/pidwait-cat \
+		$(DESTDIR)$(PREFIX)/include/linux/pidwait.h \
+		$(DESTDIR)$(MODULESLOADDIR)/pidwait.conf
+	$(if $(DESTDIR),,depmod -a $(KERNELRELEASE))
 
 # Everything the builds and checks below need, on a Debian or Ubuntu host.
 deps:
@@ -46,4 +56,4 @@ check: deps
 demo: deps
 	selftests/qemu/run --demo
 
-.PHONY: all module module-clean clean tools install deps check demo
+.PHONY: all module module-clean clean tools install uninstall deps check demo
