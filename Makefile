@@ -9,6 +9,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 # systemd reads /usr/lib/modules-load.d whatever PREFIX is (RHEL 7's too).
 MODULESLOADDIR ?= /usr/lib/modules-load.d
+MANDIR ?= $(PREFIX)/share/man
 
 SRC := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
@@ -34,12 +35,15 @@ install: module tools
 	$(MAKE) -C tools install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
 	install -D -m 0644 uapi/linux/pidwait.h $(DESTDIR)$(PREFIX)/include/linux/pidwait.h
 	install -D -m 0644 packaging/modules-load.conf $(DESTDIR)$(MODULESLOADDIR)/pidwait.conf
+	install -D -m 0644 man/pidwait.4 $(DESTDIR)$(MANDIR)/man4/pidwait.4
+	install -D -m 0644 man/pidwait-cat.1 $(DESTDIR)$(MANDIR)/man1/pidwait-cat.1
 
 uninstall:
 	rm -f $(DESTDIR)/lib/modules/$(KERNELRELEASE)/kernel/drivers/misc/pidwait.ko* \
 		$(DESTDIR)$(PREFIX)/bin/pidwait-cat \
 		$(DESTDIR)$(PREFIX)/include/linux/pidwait.h \
-		$(DESTDIR)$(MODULESLOADDIR)/pidwait.conf
+		$(DESTDIR)$(MODULESLOADDIR)/pidwait.conf \
+		$(DESTDIR)$(MANDIR)/man4/pidwait.4 $(DESTDIR)$(MANDIR)/man1/pidwait-cat.1
 	$(if $(DESTDIR),,depmod -a $(KERNELRELEASE))
 
 # Everything the builds and checks below need, on a Debian or Ubuntu host.
