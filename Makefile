@@ -60,4 +60,25 @@ check: deps
 demo: deps
 	selftests/qemu/run --demo
 
-.PHONY: all module module-clean clean tools install uninstall deps check demo
+# pidwait-bench in QEMU guests: the newest kernel, 6.1, and 6.1 with the
+# hook backends forced. KERNELS="7.x" narrows it; BENCH_ARGS="--samples 200"
+# passes options to pidwait-bench.
+bench: deps
+	PIDWAIT_BENCH_ARGS="$(BENCH_ARGS)" selftests/qemu/run --bench \
+		$(if $(KERNELS),--kernels "$(KERNELS)")
+
+# The release tarball, pidwait-$(VERSION).tar.gz, and the Debian and RPM
+# packages made from it, under PKGDIR (build/ is git-ignored). See
+# packaging/ and README.md's "Packages".
+PKGDIR ?= $(SRC)/build
+
+dist:
+	$(SRC)/packaging/dist $(PKGDIR)
+
+deb:
+	$(SRC)/packaging/build-deb $(PKGDIR)/deb
+
+rpm:
+	$(SRC)/packaging/build-rpm $(PKGDIR)/rpm
+
+.PHONY: all module module-clean clean tools install uninstall deps check demo bench dist deb rpm
