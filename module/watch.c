@@ -233,7 +233,11 @@ int pidwait_arm(struct pidwait_file *f, const struct pidwait_arm *arm)
 	w->flags = arm->flags | (may_see ? PIDWAIT_WATCH_MAY_SEE_STATUS : 0);
 	w->state = PIDWAIT_ARMED;
 
-	mutex_lock(&f->mutex);
+	/* A read holds it across its copy out, which may fault for long. */
+	if (mutex_lock_interruptible(&f->mutex)) {
+		ret = -ERESTARTSYS;
+		goto out_free;
+	}
 	if (watch_find(f, pid, thread)) {
 		ret = -EEXIST;
 		goto out_unlock;
@@ -256,6 +260,7 @@ int pidwait_arm(struct pidwait_file *f, const struct pidwait_arm *arm)
 
 out_unlock:
 	mutex_unlock(&f->mutex);
+out_free:
 	kmem_cache_free(pidwait_watch_cache, w);
 out_put:
 	put_pid(pid);
@@ -275,7 +280,10 @@ int pidwait_disarm(struct pidwait_file *f, const struct pidwait_arm *arm)
 	if (!pid)
 		return -ENOENT;
 
-	mutex_lock(&f->mutex);
+	if (mutex_lock_interruptible(&f->mutex)) {
+		put_pid(pid);
+		return -ERESTARTSYS;
+	}
 	w = watch_find(f, pid, thread);
 	if (w) {
 		spin_lock_irq(&f->lock);
@@ -421,7 +429,9 @@ void pidwait_show_watches(struct pidwait_file *f, struct seq_file *m)
 	struct pidwait_watch *w;
 	unsigned int i;
 
-	mutex_lock(&f->mutex);
+	/* As in arm: a read faulting under the mutex must not pin us in D. */
+	if (mutex_lock_interruptible(&f->mutex))
+		return;
 	for (i = 0; i < 1U << f->bits; i++) {
 		hlist_for_each_entry(w, &f->buckets[i], node)
 			seq_printf(m, "pidwait pid:%d flags:0x%x cookie:0x%llx state:%s\n",
