@@ -1,0 +1,1703 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Stress, each program bounded by a count (the contract) and by time (a
+ * guard against hangs only: running out of time before the count is a
+ * failure): a million concurrent operations on shared and private files
+ * while the watched processes exit, exec and are killed; kills racing with
+ * the arm; a PID number reused in a new pid namespace; one PID on 10,000
+ * files; 100,000 watches on one file killed at once; reads blocked while
+ * they are killed or their descriptor is closed, or while their copy out
+ * faults. Figures are printed as KTAP diagnostics ("# key=value ...").
+ * PIDWAIT_STRESS_PCT scales the counts (default 100), for debugging only.
+ *
+ * The kill-before-arm case at 1,000 rounds is pidwait_race_test's
+ * kill_then_arm; kill_vs_arm here sends the kill from the other CPU while
+ * the arm runs, 10,000 times.
+ */
+#include "pidwait_util.h"
+
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+
+#include <linux/userfaultfd.h>
+
+#include "kselftest_harness.h"
+
+#ifndef CLONE_NEWPID
+#define CLONE_NEWPID	0x20000000
+#endif
+
+static int scaled(int n)
+{
+	const char *env = getenv("PIDWAIT_STRESS_PCT");
+	long pct = env ? strtol(env, NULL, 0) : 100;
+
+	if (pct < 1)
+		pct = 1;
+	n = (int)((long)n * pct / 100);
+	return n < 1 ? 1 : n;
+}
+
+static double secs_since(uint64_t t0)
+{
+	return (double)(pw_now_ns() - t0) / 1e9;
+}
+
+/* A figure for the lead to collect: "# key=value ..." on stdout. */
+#define FIGURE(fmt, ...)						\
+	do {								\
+		ksft_print_msg(fmt "\n", ##__VA_ARGS__);		\
+		fflush(stdout);						\
+	} while (0)
+
+static bool two_cpus(void)
+{
+	cpu_set_t set;
+
+	return !sched_getaffinity(0, sizeof(set), &set) && CPU_ISSET(0, &set) &&
+	       CPU_ISSET(1, &set);
+}
+
+static void pin_tid(pid_t tid, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(tid, sizeof(set), &set);
+}
+
+static unsigned int rnd(unsigned int *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return *seed >> 8;
+}
+
+/* A bare child that waits to be killed; the parent's death kills it too. */
+static pid_t spawn_pause(int cpu)
+{
+	pid_t parent = getpid(), pid = fork();
+
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0);
+		for (;;)
+			pause();
+	}
+	if (pid > 0 && cpu >= 0)
+		pin_tid(pid, cpu);
+	return pid;
+}
+
+/*
+ * Bounded wait for a child's exit: a hang here is what the test is
+ * looking for, so it must not hang the test itself.
+ */
+static int reap_within(pid_t pid, int *status, int timeout_ms)
+{
+	uint64_t end = pw_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	int st = 0;
+	pid_t r;
+
+	for (;;) {
+		r = waitpid(pid, &st, WNOHANG | __WALL);
+		if (r == pid) {
+			if (status)
+				*status = st;
+			return 0;
+		}
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (pw_now_ns() > end)
+			return -ETIMEDOUT;
+		pw_sleep_ms(1);
+	}
+}
+
+static int raise_nofile(rlim_t n)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return -errno;
+	if (rl.rlim_cur >= n)
+		return 0;
+	rl.rlim_cur = n;
+	if (rl.rlim_max < n)
+		rl.rlim_max = n;
+	return setrlimit(RLIMIT_NOFILE, &rl) ? -errno : 0;
+}
+
+static long saved_pid_max = -1, saved_threads_max = -1;
+
+static void restore_sysctls(void)
+{
+	char buf[32];
+
+	if (saved_pid_max > 0) {
+		snprintf(buf, sizeof(buf), "%ld", saved_pid_max);
+		pw_write_str("/proc/sys/kernel/pid_max", buf);
+		saved_pid_max = -1;
+	}
+	if (saved_threads_max > 0) {
+		snprintf(buf, sizeof(buf), "%ld", saved_threads_max);
+		pw_write_str("/proc/sys/kernel/threads-max", buf);
+		saved_threads_max = -1;
+	}
+}
+
+/* Sets path to want if it is below (raise) or above (!raise), keeping the old value. */
+static int set_sysctl(const char *path, long want, bool raise, long *saved)
+{
+	char buf[32];
+	long cur = pw_read_long(path);
+	int ret;
+
+	if (cur < 0)
+		return (int)cur;
+	if (raise ? cur >= want : cur <= want)
+		return 0;
+	snprintf(buf, sizeof(buf), "%ld", want);
+	ret = pw_write_str(path, buf);
+	if (!ret)
+		*saved = cur;
+	return ret;
+}
+
+/* Files open on the module: each holds a reference on it. */
+static long module_refs(void)
+{
+	return pw_read_long("/sys/module/pidwait/refcnt");
+}
+
+FIXTURE(stress) {
+	long taint;
+	long refs;
+	uint64_t t0;
+};
+
+FIXTURE_SETUP(stress)
+{
+	self->taint = pw_taint();
+	self->refs = module_refs();
+	self->t0 = pw_now_ns();
+}
+
+FIXTURE_TEARDOWN(stress)
+{
+	FIGURE("%s secs=%.1f", _metadata->name, secs_since(self->t0));
+	restore_sysctls();
+	EXPECT_EQ(self->taint & PW_TAINT_BAD, pw_taint() & PW_TAINT_BAD);
+	/* Every file of the test is closed, every process that had one reaped. */
+	EXPECT_EQ(self->refs, module_refs());
+}
+
+/* ==== 1. a million concurrent operations ================================= */
+
+#define ST_OPS		1000000
+#define ST_THREADS	6
+#define ST_SHARED	8
+#define ST_TARGETS	24
+#define ST_SECS		170
+#define ST_MAX_SERIAL	(1 << 20)
+#define ST_MAX_GEN	(1 << 16)
+#define ST_REC_BITS	20
+
+/* What ends a target, and how it gets there. */
+enum st_kind {
+	K_EXIT,		/* exits with a code when told, over a pipe */
+	K_KILL,		/* SIGKILL */
+	K_EXEC,		/* a non-leader thread execs, then the new image exits */
+	K_LEADER,	/* the leader exits first, then another thread ends the group */
+	K_NR,
+};
+
+struct st_target {
+	pthread_rwlock_t lock;	/* read: arm or disarm its number; write: change it */
+	int serial;		/* 0: empty */
+	pid_t pid;
+	int kind;
+	int stage;		/* steps taken towards its end */
+	bool ended;		/* a zombie, or about to be: reap it next */
+	int pipe_w;		/* K_EXIT */
+	struct worker w;	/* K_EXEC, K_LEADER */
+};
+
+struct st_serial {
+	pid_t pid;
+	int status;		/* expected wait status, -1 while it must not fire */
+};
+
+/* One open file, from open to close. */
+struct st_gen {
+	int arms, disarms, reads;
+};
+
+struct st_fd {
+	int fd;
+	int gen;
+	int users;		/* threads using fd now */
+	int closing;
+};
+
+/* Per cookie: (serial << 32) | gen. */
+struct st_rec {
+	uint64_t key;
+	int arms, disarms, reads;
+};
+
+static struct {
+	struct st_target tgt[ST_TARGETS];
+	struct st_serial *serials;
+	struct st_gen *gens;
+	struct st_rec *recs;
+	struct st_fd shared[ST_SHARED];
+	struct st_fd priv[ST_THREADS];
+	int next_serial, next_gen;
+	long ops, nops[8];
+	int stop;
+	int failed;
+	char why[256];
+	pthread_mutex_t fail_lock;
+	pthread_mutex_t worker_lock;	/* worker_start() uses a global */
+	long procs, churns, closes, events, arms, disarms, dropped;
+} st;
+
+enum { OP_ARM, OP_DISARM, OP_READ, OP_POLL, OP_INFO, OP_CHURN, OP_CLOSE };
+
+/*
+ * Zeroed, and not copied into the children: a fork would otherwise copy
+ * and write-protect every page touched, which under TCG costs more than
+ * all the rest.
+ */
+static void *table_alloc(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	if (madvise(p, len, MADV_DONTFORK)) {
+		munmap(p, len);
+		return NULL;
+	}
+	return p;
+}
+
+static void st_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&st.fail_lock);
+	if (!st.failed) {
+		va_start(ap, fmt);
+		vsnprintf(st.why, sizeof(st.why), fmt, ap);
+		va_end(ap);
+		st.failed = 1;
+	}
+	pthread_mutex_unlock(&st.fail_lock);
+	__atomic_store_n(&st.stop, 1, __ATOMIC_SEQ_CST);
+}
+
+static uint64_t st_hash(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdull;
+	k ^= k >> 33;
+	return k;
+}
+
+/* Finds or inserts the record of a cookie; NULL when the table is full. */
+static struct st_rec *st_rec(uint64_t key, bool insert)
+{
+	uint64_t mask = (1ull << ST_REC_BITS) - 1, i = st_hash(key) & mask;
+
+	for (uint64_t n = 0; n <= mask; n++, i = (i + 1) & mask) {
+		struct st_rec *r = &st.recs[i];
+		uint64_t cur = __atomic_load_n(&r->key, __ATOMIC_ACQUIRE);
+
+		if (cur == key)
+			return r;
+		if (cur)
+			continue;
+		if (!insert)
+			return NULL;
+		if (__atomic_compare_exchange_n(&r->key, &cur, key, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) ||
+		    cur == key)
+			return r;
+	}
+	return NULL;
+}
+
+static void st_add(int *p, int v)
+{
+	__atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
+}
+
+static int st_new_fd(struct st_fd *s)
+{
+	s->gen = __atomic_add_fetch(&st.next_gen, 1, __ATOMIC_SEQ_CST);
+	if (s->gen >= ST_MAX_GEN)
+		return -ENOSPC;
+	s->fd = pw_open(O_NONBLOCK);
+	return s->fd < 0 ? -errno : 0;
+}
+
+/* Take a file for one operation; false while it is being closed. */
+static bool st_get(struct st_fd *s)
+{
+	__atomic_fetch_add(&s->users, 1, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&s->closing, __ATOMIC_SEQ_CST))
+		return true;
+	__atomic_fetch_sub(&s->users, 1, __ATOMIC_SEQ_CST);
+	return false;
+}
+
+static void st_put(struct st_fd *s)
+{
+	__atomic_fetch_sub(&s->users, 1, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * Check one event read from file s: its cookie names a watch armed on this
+ * very file, on a process that has ended, with the status it ended with.
+ */
+static void st_event(struct st_fd *s, const struct pidwait_event *ev)
+{
+	int serial = (int)(ev->cookie >> 32), gen = (int)(ev->cookie & 0xffffffff);
+	struct st_rec *r = st_rec(ev->cookie, false);
+	int want;
+
+	if (gen != s->gen || serial <= 0 || serial >= ST_MAX_SERIAL || !r) {
+		st_fail("event pid %d cookie %#llx on file gen %d: never armed there",
+			ev->pid, (unsigned long long)ev->cookie, s->gen);
+		return;
+	}
+	want = __atomic_load_n(&st.serials[serial].status, __ATOMIC_SEQ_CST);
+	if (ev->pid != st.serials[serial].pid || want == -1 ||
+	    ev->flags != PIDWAIT_EVENT_STATUS || ev->status != want ||
+	    ev->reserved || !ev->exit_time_ns)
+		st_fail("event pid %d (serial %d, pid %d) flags %#x status %#x, expected %#x%s",
+			ev->pid, serial, st.serials[serial].pid, ev->flags, ev->status, want,
+			want == -1 ? ": it has not ended" : "");
+	st_add(&r->reads, 1);
+	st_add(&st.gens[gen].reads, 1);
+}
+
+static int st_read(struct st_fd *s, int max)
+{
+	struct pidwait_event ev[8];
+	ssize_t n = read(s->fd, ev, (size_t)PW_EVSZ * (max > 8 ? 8 : max));
+
+	if (n < 0) {
+		if (errno != EAGAIN)
+			st_fail("read: %s", strerror(errno));
+		return 0;
+	}
+	if (n % PW_EVSZ || !n)
+		st_fail("read returned %zd", n);
+	for (int i = 0; i < n / PW_EVSZ; i++)
+		st_event(s, &ev[i]);
+	return (int)(n / PW_EVSZ);
+}
+
+/* Every watch of the file is armed, read, disarmed or now dropped by the close. */
+static void st_close(struct st_fd *s, bool reopen)
+{
+	struct st_gen *g = &st.gens[s->gen];
+	int nr = pw_nr_watches(s->fd);
+	int left = __atomic_load_n(&g->arms, __ATOMIC_SEQ_CST) -
+		   __atomic_load_n(&g->disarms, __ATOMIC_SEQ_CST) -
+		   __atomic_load_n(&g->reads, __ATOMIC_SEQ_CST);
+
+	if (nr != left)
+		st_fail("file gen %d: nr_watches %d, but armed %d - disarmed %d - read %d = %d",
+			s->gen, nr, g->arms, g->disarms, g->reads, left);
+	if (nr > 0)
+		__atomic_fetch_add(&st.dropped, nr, __ATOMIC_SEQ_CST);
+	if (close(s->fd))
+		st_fail("close: %s", strerror(errno));
+	s->fd = -1;
+	if (reopen) {
+		int ret = st_new_fd(s);
+
+		if (ret)
+			st_fail("reopen: %s", strerror(-ret));
+	}
+}
+
+static int st_setup_leader(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+/* Fill an empty slot with a new process of a random kind. Under its write lock. */
+static void st_spawn(struct st_target *t, unsigned int *seed)
+{
+	int serial = __atomic_add_fetch(&st.next_serial, 1, __ATOMIC_SEQ_CST);
+	pid_t parent = getpid();
+	int p[2], ret;
+
+	if (serial >= ST_MAX_SERIAL) {
+		st_fail("out of serials");
+		return;
+	}
+	t->kind = rnd(seed) % K_NR;
+	t->stage = 0;
+	t->ended = false;
+	t->pipe_w = -1;
+	worker_init(&t->w);
+	switch (t->kind) {
+	case K_EXIT:
+	case K_KILL:
+		if (pipe2(p, O_CLOEXEC)) {
+			st_fail("pipe: %s", strerror(errno));
+			return;
+		}
+		t->pid = fork();
+		if (t->pid == 0) {
+			unsigned char code = 0;
+
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent)
+				_exit(0);
+			close(p[1]);
+#ifdef SYS_close_range
+			/* Drop the pidwait files at once: their last close may be ours. */
+			syscall(SYS_close_range, p[0] + 1, ~0U, 0);
+#endif
+			/* EOF (the test died or killed us): leave. */
+			if (read(p[0], &code, 1) != 1)
+				_exit(99);
+			_exit(code);
+		}
+		close(p[0]);
+		if (t->pid < 0) {
+			close(p[1]);
+			st_fail("fork: %s", strerror(errno));
+			return;
+		}
+		t->pipe_w = p[1];
+		break;
+	default:
+		pthread_mutex_lock(&st.worker_lock);
+		ret = worker_start(&t->w, 2, st_setup_leader, NULL);
+		pthread_mutex_unlock(&st.worker_lock);
+		if (ret) {
+			worker_free(&t->w);
+			st_fail("worker_start: %s", strerror(-ret));
+			return;
+		}
+		t->pid = t->w.pid;
+		break;
+	}
+	st.serials[serial].pid = t->pid;
+	__atomic_store_n(&st.serials[serial].status, -1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&t->serial, serial, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&st.procs, 1, __ATOMIC_SEQ_CST);
+}
+
+static void st_expect(struct st_target *t, int status)
+{
+	__atomic_store_n(&st.serials[t->serial].status, status, __ATOMIC_SEQ_CST);
+	t->ended = true;
+}
+
+/* One step of a target's life: towards its end, or reap it and start another. */
+static void st_churn(struct st_target *t, unsigned int *seed)
+{
+	struct w_report r;
+	int code = rnd(seed) & 0x7f, st_ = -1, ret = 0;
+	unsigned char c = (unsigned char)code;
+
+	if (t->ended) {
+		int want = st.serials[t->serial].status;
+
+		ret = reap_within(t->pid, &st_, PW_TIMEOUT_MS);
+		if (ret)
+			st_fail("reap %d: %s", t->pid, strerror(-ret));
+		else if (st_ != want)
+			st_fail("pid %d (kind %d) ended with %#x, expected %#x", t->pid,
+				t->kind, st_, want);
+		t->w.reaped = true;
+		worker_free(&t->w);
+		if (t->pipe_w >= 0)
+			close(t->pipe_w);
+		__atomic_store_n(&t->serial, 0, __ATOMIC_SEQ_CST);
+		st_spawn(t, seed);
+		return;
+	}
+	switch (t->kind) {
+	case K_EXIT:
+		st_expect(t, W_EXITCODE(code, 0));
+		if (write(t->pipe_w, &c, 1) != 1)
+			ret = -errno;
+		break;
+	case K_KILL:
+		st_expect(t, SIGKILL);
+		ret = kill(t->pid, SIGKILL) ? -errno : 0;
+		break;
+	case K_EXEC:
+		if (t->stage++ == 0) {
+			/* Not an exit: nothing may fire. */
+			ret = worker_cmd(&t->w, 1, W_EXEC, 0);
+			if (!ret)
+				ret = w_read_report(&t->w, &r, PW_TIMEOUT_MS);
+			if (!ret && r.idx != W_EXECED)
+				ret = -EPROTO;
+		} else {
+			st_expect(t, W_EXITCODE(code, 0));
+			ret = worker_cmd(&t->w, 1, W_EXIT_GROUP, code);
+		}
+		break;
+	case K_LEADER:
+		if (t->stage++ == 0) {
+			ret = worker_cmd(&t->w, 0, W_EXIT_THREAD, 0);
+		} else {
+			st_expect(t, W_EXITCODE(code, 0));
+			ret = worker_cmd(&t->w, 1, W_EXIT_GROUP, code);
+		}
+		break;
+	}
+	if (ret)
+		st_fail("ending pid %d (kind %d, stage %d): %s", t->pid, t->kind,
+			t->stage, strerror(-ret));
+}
+
+/* A file for one operation: shared (3 times in 4) or the thread's own. */
+static struct st_fd *st_pick_fd(int self_idx, unsigned int *seed)
+{
+	struct st_fd *s = &st.shared[rnd(seed) % ST_SHARED];
+
+	/*
+	 * Never wait for a shared file being closed while holding another:
+	 * two closers could wait on each other's users. Only this thread
+	 * closes its own file.
+	 */
+	if (rnd(seed) & 3 && st_get(s))
+		return s;
+	s = &st.priv[self_idx];
+	st_get(s);
+	return s;
+}
+
+static void st_op(int idx, unsigned int *seed)
+{
+	unsigned int r = rnd(seed) % 1000;
+	struct st_target *t;
+	struct st_fd *s;
+	int op, ret, serial;
+
+	op = r < 350 ? OP_ARM : r < 500 ? OP_DISARM : r < 700 ? OP_READ :
+	     r < 850 ? OP_POLL : r < 994 ? OP_INFO : r < 998 ? OP_CHURN : OP_CLOSE;
+	__atomic_fetch_add(&st.nops[op], 1, __ATOMIC_RELAXED);
+
+	switch (op) {
+	case OP_ARM:
+	case OP_DISARM:
+		t = &st.tgt[rnd(seed) % ST_TARGETS];
+		/* Busy: it is being ended or reaped; do something else. */
+		if (pthread_rwlock_tryrdlock(&t->lock))
+			return;
+		serial = __atomic_load_n(&t->serial, __ATOMIC_SEQ_CST);
+		if (!serial) {
+			pthread_rwlock_unlock(&t->lock);
+			return;
+		}
+		s = st_pick_fd(idx, seed);
+		if (op == OP_ARM) {
+			uint64_t key = (uint64_t)serial << 32 | (uint32_t)s->gen;
+			struct st_rec *rec = st_rec(key, true);
+
+			if (!rec) {
+				st_fail("record table full");
+			} else {
+				ret = pw_arm(s->fd, t->pid, 0, key);
+				if (!ret) {
+					st_add(&rec->arms, 1);
+					st_add(&st.gens[s->gen].arms, 1);
+				} else if (ret != -EEXIST) {
+					/* Not reaped (we hold the lock): it must be there. */
+					st_fail("arm pid %d: %s", t->pid, strerror(-ret));
+				}
+			}
+		} else {
+			ret = pw_disarm(s->fd, t->pid, 0);
+			if (!ret) {
+				uint64_t key = (uint64_t)serial << 32 | (uint32_t)s->gen;
+				struct st_rec *rec = st_rec(key, false);
+
+				if (!rec)
+					st_fail("disarmed pid %d, never armed", t->pid);
+				else
+					st_add(&rec->disarms, 1);
+				st_add(&st.gens[s->gen].disarms, 1);
+			} else if (ret != -ENOENT) {
+				st_fail("disarm pid %d: %s", t->pid, strerror(-ret));
+			}
+		}
+		st_put(s);
+		pthread_rwlock_unlock(&t->lock);
+		break;
+	case OP_READ:
+		s = st_pick_fd(idx, seed);
+		st_read(s, 1 + rnd(seed) % 8);
+		st_put(s);
+		break;
+	case OP_POLL: {
+		struct st_fd *ps[3];
+		struct pollfd pfd[3];
+		int n = 1 + rnd(seed) % 3;
+
+		for (int i = 0; i < n; i++) {
+			ps[i] = st_pick_fd(idx, seed);
+			pfd[i].fd = ps[i]->fd;
+			pfd[i].events = POLLIN;
+		}
+		/* Two picks of one file are fine. */
+		if (poll(pfd, n, 0) < 0)
+			st_fail("poll: %s", strerror(errno));
+		for (int i = 0; i < n; i++) {
+			if (pfd[i].revents & ~POLLIN)
+				st_fail("poll revents %#x", pfd[i].revents);
+			st_put(ps[i]);
+		}
+		break;
+	}
+	case OP_INFO: {
+		struct pidwait_info info;
+
+		s = st_pick_fd(idx, seed);
+		if (rnd(seed) & 1) {
+			ret = pw_info(s->fd, &info);
+			if (ret || info.nr_watches > info.max_watches ||
+			    info.event_size != (__u32)PW_EVSZ)
+				st_fail("GET_INFO: %d, nr %u", ret, info.nr_watches);
+		} else {
+			ret = pw_fionread(s->fd);
+			if (ret < 0 || ret % PW_EVSZ)
+				st_fail("FIONREAD: %d", ret);
+		}
+		st_put(s);
+		break;
+	}
+	case OP_CHURN:
+		t = &st.tgt[rnd(seed) % ST_TARGETS];
+		if (pthread_rwlock_trywrlock(&t->lock))
+			return;
+		if (t->serial)
+			st_churn(t, seed);
+		pthread_rwlock_unlock(&t->lock);
+		__atomic_fetch_add(&st.churns, 1, __ATOMIC_RELAXED);
+		break;
+	case OP_CLOSE:
+		if (rnd(seed) & 1) {
+			st_close(&st.priv[idx], true);
+		} else {
+			s = &st.shared[rnd(seed) % ST_SHARED];
+			if (__atomic_exchange_n(&s->closing, 1, __ATOMIC_SEQ_CST))
+				return;
+			/* Wait out the operations in flight: then the counts are exact. */
+			while (__atomic_load_n(&s->users, __ATOMIC_SEQ_CST))
+				sched_yield();
+			st_close(s, true);
+			__atomic_store_n(&s->closing, 0, __ATOMIC_SEQ_CST);
+		}
+		__atomic_fetch_add(&st.closes, 1, __ATOMIC_RELAXED);
+		break;
+	}
+}
+
+struct st_thread {
+	int idx;
+	pthread_t t;
+	uint64_t deadline;
+	pthread_barrier_t *done, *reaped;
+};
+
+static void *st_thread_main(void *p)
+{
+	struct st_thread *th = p;
+	unsigned int seed = 0x5eed + 977 * th->idx;
+	long n = 0;
+
+	if (two_cpus())
+		pin_tid(0, th->idx & 1);
+	while (!__atomic_load_n(&st.stop, __ATOMIC_SEQ_CST)) {
+		if (__atomic_fetch_add(&st.ops, 1, __ATOMIC_SEQ_CST) >= scaled(ST_OPS))
+			break;
+		st_op(th->idx, &seed);
+		if (!(++n & 1023) && pw_now_ns() > th->deadline)
+			break;
+	}
+	/*
+	 * Our children die with this thread (PR_SET_PDEATHSIG): stay until
+	 * they have ended the way they were told to, and been reaped.
+	 */
+	pthread_barrier_wait(th->done);
+	pthread_barrier_wait(th->reaped);
+	return NULL;
+}
+
+/* Read what is left of a file; every watch fires, its process being dead. */
+static void st_drain(struct st_fd *s)
+{
+	uint64_t end = pw_now_ns() + 10000ull * 1000000ull;
+	int nr;
+
+	while ((nr = pw_nr_watches(s->fd)) > 0 && !st.failed) {
+		if (pw_now_ns() > end) {
+			st_fail("file gen %d: %d watches never fired", s->gen, nr);
+			return;
+		}
+		pw_wait_readable(s->fd, 100);
+		st_read(s, 8);
+	}
+	if (nr < 0)
+		st_fail("GET_INFO: %s", strerror(-nr));
+	st_close(s, false);
+}
+
+TEST_F_TIMEOUT(stress, concurrent_ops, 280)
+{
+	struct st_thread th[ST_THREADS];
+	pthread_barrier_t done, reaped;
+	int target_ops = scaled(ST_OPS), bad = 0;
+	long arms = 0, disarms = 0, reads = 0, ops;
+	uint64_t t0 = pw_now_ns(), deadline = t0 + ST_SECS * 1000000000ull;
+
+	memset(&st, 0, sizeof(st));
+	pthread_mutex_init(&st.fail_lock, NULL);
+	pthread_mutex_init(&st.worker_lock, NULL);
+	st.serials = table_alloc(ST_MAX_SERIAL * sizeof(*st.serials));
+	st.gens = table_alloc(ST_MAX_GEN * sizeof(*st.gens));
+	st.recs = table_alloc((1u << ST_REC_BITS) * sizeof(*st.recs));
+	ASSERT_NE(NULL, st.serials);
+	ASSERT_NE(NULL, st.gens);
+	ASSERT_NE(NULL, st.recs);
+	for (int i = 0; i < ST_SHARED; i++)
+		ASSERT_EQ(0, st_new_fd(&st.shared[i]));
+	for (int i = 0; i < ST_THREADS; i++)
+		ASSERT_EQ(0, st_new_fd(&st.priv[i]));
+	for (int i = 0; i < ST_TARGETS; i++) {
+		unsigned int seed = i;
+
+		ASSERT_EQ(0, pthread_rwlock_init(&st.tgt[i].lock, NULL));
+		st_spawn(&st.tgt[i], &seed);
+		ASSERT_EQ(0, st.failed) TH_LOG("%s", st.why);
+	}
+
+	ASSERT_EQ(0, pthread_barrier_init(&done, NULL, ST_THREADS + 1));
+	ASSERT_EQ(0, pthread_barrier_init(&reaped, NULL, ST_THREADS + 1));
+	for (int i = 0; i < ST_THREADS; i++) {
+		th[i].idx = i;
+		th[i].deadline = deadline;
+		th[i].done = &done;
+		th[i].reaped = &reaped;
+		ASSERT_EQ(0, pthread_create(&th[i].t, NULL, st_thread_main, &th[i]));
+	}
+	pthread_barrier_wait(&done);
+	ops = st.ops;
+
+	/* The end of every process still there: killed, unless already on its way. */
+	for (int i = 0; i < ST_TARGETS; i++) {
+		struct st_target *t = &st.tgt[i];
+		int s = -1;
+
+		if (!t->serial)
+			continue;
+		if (!t->ended) {
+			st_expect(t, SIGKILL);
+			ASSERT_EQ(0, kill(t->pid, SIGKILL));
+		}
+		ASSERT_EQ(0, reap_within(t->pid, &s, PW_TIMEOUT_MS));
+		ASSERT_EQ(st.serials[t->serial].status, s) TH_LOG("pid %d kind %d", t->pid, t->kind);
+		t->w.reaped = true;
+		worker_free(&t->w);
+		if (t->pipe_w >= 0)
+			close(t->pipe_w);
+	}
+	pthread_barrier_wait(&reaped);
+	for (int i = 0; i < ST_THREADS; i++)
+		pthread_join(th[i].t, NULL);
+	ASSERT_EQ(0, st.failed) TH_LOG("%s", st.why);
+	ASSERT_LE(target_ops, ops)
+		TH_LOG("time cap of %d s reached after %ld of %d operations", ST_SECS, ops,
+		       target_ops);
+	for (int i = 0; i < ST_SHARED; i++)
+		st_drain(&st.shared[i]);
+	for (int i = 0; i < ST_THREADS; i++)
+		st_drain(&st.priv[i]);
+	ASSERT_EQ(0, st.failed) TH_LOG("%s", st.why);
+
+	/* No event twice, none without its arm: per watch, reads + disarms <= arms. */
+	for (unsigned int i = 0; i < 1u << ST_REC_BITS; i++) {
+		struct st_rec *r = &st.recs[i];
+
+		if (!r->key)
+			continue;
+		arms += r->arms;
+		disarms += r->disarms;
+		reads += r->reads;
+		if (r->reads + r->disarms > r->arms && bad++ < 5)
+			TH_LOG("cookie %#llx: armed %d, disarmed %d, read %d",
+			       (unsigned long long)r->key, r->arms, r->disarms, r->reads);
+	}
+	ASSERT_EQ(0, bad);
+	ASSERT_EQ(arms, disarms + reads + st.dropped);
+	FIGURE("ops=%ld threads=%d shared_fds=%d files=%d processes=%ld secs=%.1f",
+	       ops > target_ops ? (long)target_ops : ops, ST_THREADS, ST_SHARED,
+	       st.next_gen, st.procs, secs_since(t0));
+	FIGURE("arm=%ld disarm=%ld read=%ld poll=%ld info=%ld churn=%ld close=%ld",
+	       st.nops[OP_ARM], st.nops[OP_DISARM], st.nops[OP_READ], st.nops[OP_POLL],
+	       st.nops[OP_INFO], st.nops[OP_CHURN], st.nops[OP_CLOSE]);
+	FIGURE("armed=%ld disarmed=%ld events_read=%ld dropped_by_close=%ld", arms, disarms,
+	       reads, st.dropped);
+	munmap(st.serials, ST_MAX_SERIAL * sizeof(*st.serials));
+	munmap(st.gens, ST_MAX_GEN * sizeof(*st.gens));
+	munmap(st.recs, (1u << ST_REC_BITS) * sizeof(*st.recs));
+}
+
+/* ==== 2. kill against arm ================================================= */
+
+#define KA_ROUNDS	10000
+
+struct killer {
+	int in, out;
+	uint64_t range_ns;
+};
+
+static void spin_ns(uint64_t ns)
+{
+	uint64_t end = pw_now_ns() + ns;
+
+	while (pw_now_ns() < end)
+		;
+}
+
+static char ka_stack[16384] __attribute__((aligned(16)));
+
+static int ka_child_fn(void *arg)
+{
+	(void)arg;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (;;)
+		syscall(SYS_pause);
+	return 0;
+}
+
+/*
+ * A child that shares our memory (a fork would cost more than the race)
+ * and waits to be killed, on CPU 1; one at a time, so one stack does.
+ */
+static pid_t ka_spawn(void)
+{
+	pid_t pid = clone(ka_child_fn, ka_stack + sizeof(ka_stack), CLONE_VM | SIGCHLD, NULL);
+
+	if (pid > 0 && two_cpus())
+		pin_tid(pid, 1);
+	return pid;
+}
+
+static void *killer_main(void *p)
+{
+	struct killer *k = p;
+	unsigned int seed = 99;
+	pid_t pid;
+
+	if (two_cpus())
+		pin_tid(0, 1);
+	while (read(k->in, &pid, sizeof(pid)) == sizeof(pid)) {
+		spin_ns(k->range_ns ? rnd(&seed) % k->range_ns : 0);
+		if (kill(pid, SIGKILL))
+			pid = -errno;
+		if (write(k->out, &pid, sizeof(pid)) != sizeof(pid))
+			break;
+	}
+	return NULL;
+}
+
+/*
+ * The kill comes from another CPU while the arm looks the PID up and
+ * attaches: before, during or after. The process is not reaped until its
+ * event is read, so the arm must succeed and the event come, once.
+ */
+TEST_F_TIMEOUT(stress, kill_vs_arm, 200)
+{
+	int n = scaled(KA_ROUNDS), to[2], from[2], fd, st_ = -1, at_once = 0, ret;
+	unsigned int seed = 7;
+	uint64_t t0, exit_ns;
+	struct pidwait_event ev;
+	struct killer k;
+	pthread_t t;
+	pid_t pid, got;
+
+	if (two_cpus())
+		pin_tid(0, 0);
+	fd = pw_open(0);
+	ASSERT_LE(0, fd);
+	/* How long a kill takes to make a zombie here: the window to cover. */
+	pid = ka_spawn();
+	ASSERT_LE(0, pid);
+	t0 = pw_now_ns();
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(0, pw_wait_zombie(pid));
+	exit_ns = pw_now_ns() - t0;
+	ASSERT_EQ(0, pw_reap(pid, NULL));
+	if (exit_ns > 1000000)
+		exit_ns = 1000000;
+
+	ASSERT_EQ(0, pipe2(to, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(from, O_CLOEXEC));
+	k.in = to[0];
+	k.out = from[1];
+	/* The killer wakes first: so that the kill lands on both sides of the arm. */
+	k.range_ns = exit_ns / 4;
+	ASSERT_EQ(0, pthread_create(&t, NULL, killer_main, &k));
+	t0 = pw_now_ns();
+	for (int i = 0; i < n; i++) {
+		pid = ka_spawn();
+		ASSERT_LE(0, pid);
+		ASSERT_EQ(sizeof(pid), write(to[1], &pid, sizeof(pid)));
+		spin_ns(rnd(&seed) % (2 * exit_ns));
+		ret = pw_arm(fd, pid, 0, i);
+		ASSERT_EQ(0, ret) TH_LOG("round %d: %s", i, strerror(-ret));
+		at_once += pw_wait_readable(fd, 0) == 1;
+		ASSERT_EQ(0, pw_read_one(fd, &ev, PW_TIMEOUT_MS)) TH_LOG("round %d", i);
+		ASSERT_EQ(pid, ev.pid);
+		ASSERT_EQ((__u64)i, ev.cookie);
+		ASSERT_EQ(PIDWAIT_EVENT_STATUS, ev.flags);
+		ASSERT_EQ(SIGKILL, ev.status);
+		ASSERT_EQ(1, pw_wait_readable(from[0], PW_TIMEOUT_MS));
+		ASSERT_EQ(sizeof(got), read(from[0], &got, sizeof(got)));
+		ASSERT_EQ(pid, got);
+		ASSERT_EQ(0, reap_within(pid, &st_, PW_TIMEOUT_MS));
+		ASSERT_EQ(SIGKILL, st_);
+		ASSERT_EQ(0, pw_wait_readable(fd, 0)) TH_LOG("round %d: a second event", i);
+		ASSERT_LE(pw_now_ns() - t0, 180000000000ull)
+			TH_LOG("time cap reached after %d of %d rounds", i, n);
+	}
+	close(to[1]);
+	pthread_join(t, NULL);
+	ASSERT_EQ(0, pw_nr_watches(fd));
+	FIGURE("kill_vs_arm rounds=%d ready_at_arm=%d later=%d exit_us=%llu secs=%.1f", n,
+	       at_once, n - at_once, (unsigned long long)(exit_ns / 1000), secs_since(t0));
+	close(fd);
+	close(to[0]);
+	close(from[0]);
+	close(from[1]);
+}
+
+/* ==== 3. a PID number reused ============================================== */
+
+#define QUICK_BATCH	32
+#define QUICK_STACK	4096
+
+static char quick_stacks[QUICK_BATCH][QUICK_STACK] __attribute__((aligned(16)));
+
+static int quick_fn(void *arg)
+{
+	(void)arg;
+	syscall(SYS_exit, 0);
+	return 0;
+}
+
+/*
+ * The cheapest new PIDs: children sharing our memory that exit at once, a
+ * batch at a time (one by one, each costs a round trip between the CPUs).
+ * Stops after the PID stop; the last PID made, or -1.
+ */
+static pid_t quick_batch(pid_t stop, long *made)
+{
+	pid_t pid = -1, last = -1;
+	int n = 0;
+
+	while (n < QUICK_BATCH) {
+		pid = clone(quick_fn, quick_stacks[n] + QUICK_STACK, CLONE_VM | SIGCHLD, NULL);
+		if (pid < 0)
+			break;
+		last = pid;
+		n++;
+		++*made;
+		if (pid == stop)
+			break;
+	}
+	while (n--)
+		if (wait(NULL) < 0)
+			return -1;
+	return pid < 0 ? -1 : last;
+}
+
+/* PID 1 of a new namespace: the whole test; its exit code says how it went. */
+static int reuse_ns_init(void)
+{
+	int fd = pw_open(O_NONBLOCK), fd2 = pw_open(O_NONBLOCK);
+	struct pidwait_event ev[2];
+	long pid_max = pw_read_long("/proc/sys/kernel/pid_max");
+	long forks = 0, limit = 2 * pid_max + 1000;
+	pid_t a, b, p;
+	uint64_t t0 = pw_now_ns();
+	int st_ = -1;
+
+	CHILD_CHECK(getpid() == 1);
+	CHILD_CHECK(fd >= 0 && fd2 >= 0);
+	CHILD_CHECK(pid_max > 400);
+	/* Past the low PIDs, which a wrapped search skips. */
+	do {
+		p = quick_batch(-1, &forks);
+		CHILD_CHECK(p > 0);
+	} while (p < 400);
+	a = spawn_pause(-1);
+	CHILD_CHECK(a > 0);
+	forks = 0;
+	CHILD_CHECK(!pw_arm(fd, a, 0, 0xa1));
+	CHILD_CHECK(!pw_arm(fd2, a, 0, 0xa2));
+	CHILD_CHECK(!kill(a, SIGKILL));
+	CHILD_CHECK(!pw_wait_zombie(a));
+	/* One file reads its event before the reuse, the other after. */
+	CHILD_CHECK(pw_wait_readable(fd2, PW_TIMEOUT_MS) == 1);
+	CHILD_CHECK(read(fd2, ev, sizeof(ev)) == PW_EVSZ);
+	CHILD_CHECK(ev[0].pid == a && ev[0].cookie == 0xa2 && ev[0].status == SIGKILL);
+	CHILD_CHECK(pw_wait_readable(fd, PW_TIMEOUT_MS) == 1);
+	CHILD_CHECK(!pw_reap(a, &st_));
+
+	/* Around the whole PID space, to just before a. */
+	do {
+		p = quick_batch(a - 1, &forks);
+		CHILD_CHECK(p > 0);
+		CHILD_CHECK(forks < limit);
+	} while (p != a - 1);
+	b = spawn_pause(-1);
+	CHILD_CHECK(b == a);
+
+	/* The number names b now: the old watch is not b's, and b may be armed anew. */
+	CHILD_CHECK(pw_fionread(fd) == PW_EVSZ);
+	CHILD_CHECK(pw_fionread(fd2) == 0);
+	CHILD_CHECK(pw_disarm(fd, b, 0) == -ENOENT);
+	CHILD_CHECK(pw_disarm(fd2, b, 0) == -ENOENT);
+	CHILD_CHECK(pw_fionread(fd) == PW_EVSZ);
+	CHILD_CHECK(!pw_arm(fd, b, 0, 0xb1));
+	CHILD_CHECK(read(fd, ev, sizeof(ev)) == PW_EVSZ);
+	CHILD_CHECK(ev[0].pid == a && ev[0].cookie == 0xa1 && ev[0].status == SIGKILL &&
+		    ev[0].flags == PIDWAIT_EVENT_STATUS);
+	CHILD_CHECK(pw_wait_readable(fd, PW_QUIET_MS) == 0);
+	CHILD_CHECK(pw_nr_watches(fd) == 1);
+
+	/* b's end: its own watch fires, the old ones never again. */
+	CHILD_CHECK(!kill(b, SIGKILL));
+	CHILD_CHECK(!pw_wait_zombie(b));
+	CHILD_CHECK(pw_wait_readable(fd, PW_TIMEOUT_MS) == 1);
+	CHILD_CHECK(read(fd, ev, sizeof(ev)) == PW_EVSZ);
+	CHILD_CHECK(ev[0].pid == b && ev[0].cookie == 0xb1 && ev[0].status == SIGKILL);
+	CHILD_CHECK(!pw_reap(b, &st_));
+	CHILD_CHECK(pw_wait_readable(fd, PW_QUIET_MS) == 0);
+	CHILD_CHECK(pw_wait_readable(fd2, 0) == 0);
+	CHILD_CHECK(pw_nr_watches(fd) == 0 && pw_nr_watches(fd2) == 0);
+	FIGURE("pid_reuse pid=%d pid_max=%ld forks_to_reuse=%ld secs=%.1f", a, pid_max,
+	       forks, secs_since(t0));
+	return 0;
+}
+
+/*
+ * Going round the whole PID space costs a clone per PID, over a
+ * millisecond under TCG even batched (the default 32768 took 100 s): so
+ * pid_max is lowered for the test, and restored. Each PID still has to
+ * come round.
+ */
+#define REUSE_PID_MAX	4096
+
+TEST_F_TIMEOUT(stress, pid_reuse, 200)
+{
+	int st_ = -1;
+	pid_t pid;
+
+	ASSERT_EQ(0, set_sysctl("/proc/sys/kernel/pid_max", REUSE_PID_MAX, false,
+				&saved_pid_max));
+
+	pid = syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, NULL, NULL, 0);
+	ASSERT_LE(0, pid) TH_LOG("clone(CLONE_NEWPID): %s", strerror(errno));
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* The parent is outside the namespace: PID 0, unless it died. */
+		if (getppid() != 0)
+			_exit(2);
+		_exit(reuse_ns_init());
+	}
+	ASSERT_EQ(0, reap_within(pid, &st_, 180000));
+	ASSERT_EQ(0, st_);
+}
+
+/* ==== 4. one PID on 10,000 files ========================================== */
+
+#define MANY_FDS	10000
+
+TEST_F_TIMEOUT(stress, one_pid_many_fds, 200)
+{
+	int n = scaled(MANY_FDS), *fds, ep, ready = 0, st_ = -1;
+	struct epoll_event *evs;
+	struct pidwait_event ev[2];
+	unsigned char *seen;
+	uint64_t t0, t_arm, t_kill, t_ready;
+	pid_t pid;
+
+	ASSERT_EQ(0, raise_nofile((rlim_t)n + 64));
+	fds = calloc(n, sizeof(*fds));
+	evs = calloc(n, sizeof(*evs));
+	seen = calloc(n, 1);
+	ASSERT_NE(NULL, fds);
+	ASSERT_NE(NULL, evs);
+	ASSERT_NE(NULL, seen);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, ep);
+	pid = spawn_pause(-1);
+	ASSERT_LE(0, pid);
+
+	t0 = pw_now_ns();
+	for (int i = 0; i < n; i++) {
+		struct epoll_event e = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
+
+		fds[i] = pw_open(O_NONBLOCK);
+		ASSERT_LE(0, fds[i]) TH_LOG("open %d: %s", i, strerror(errno));
+		ASSERT_EQ(0, pw_arm(fds[i], pid, 0, i));
+		ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &e));
+	}
+	t_arm = pw_now_ns();
+	ASSERT_EQ(0, epoll_wait(ep, evs, n, 0));
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	t_kill = pw_now_ns();
+	while (ready < n) {
+		int k = epoll_wait(ep, evs, n, PW_TIMEOUT_MS);
+
+		ASSERT_LT(0, k) TH_LOG("%d of %d files ready", ready, n);
+		for (int i = 0; i < k; i++) {
+			uint32_t j = evs[i].data.u32;
+
+			ASSERT_EQ(EPOLLIN, evs[i].events);
+			ASSERT_LT(j, (uint32_t)n);
+			if (!seen[j]++) {
+				ready++;
+				/* Level-triggered: it must stop showing up. */
+				ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_DEL, fds[j], NULL));
+			}
+		}
+	}
+	t_ready = pw_now_ns();
+	for (int i = 0; i < n; i++) {
+		ASSERT_EQ(PW_EVSZ, read(fds[i], ev, sizeof(ev))) TH_LOG("file %d", i);
+		ASSERT_EQ(pid, ev[0].pid);
+		ASSERT_EQ((__u64)i, ev[0].cookie);
+		ASSERT_EQ(PIDWAIT_EVENT_STATUS, ev[0].flags);
+		ASSERT_EQ(SIGKILL, ev[0].status);
+		ASSERT_EQ(-1, read(fds[i], ev, sizeof(ev)));
+		ASSERT_EQ(EAGAIN, errno);
+		ASSERT_EQ(0, pw_nr_watches(fds[i]));
+	}
+	ASSERT_EQ(0, reap_within(pid, &st_, PW_TIMEOUT_MS));
+	ASSERT_EQ(SIGKILL, st_);
+	for (int i = 0; i < n; i++)
+		ASSERT_EQ(0, close(fds[i]));
+	FIGURE("one_pid_many_fds fds=%d arm_secs=%.2f kill_to_all_ready_ms=%.1f", n,
+	       (double)(t_arm - t0) / 1e9, (double)(t_ready - t_kill) / 1e6);
+	close(ep);
+	free(fds);
+	free(evs);
+	free(seen);
+}
+
+/* ==== 5. 100,000 watches killed at once ==================================== */
+
+#define MASS_N		100000
+#define MASS_STACK	1024	/* pause() needs next to nothing */
+
+static int sleeper_fn(void *arg)
+{
+	(void)arg;
+	for (;;)
+		syscall(SYS_pause);
+	return 0;
+}
+
+static long mem_available_kb(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+static pid_t mass_clone(char *stacks, int i)
+{
+	return clone(sleeper_fn, stacks + (size_t)(i + 1) * MASS_STACK,
+		     CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | SIGCHLD, NULL);
+}
+
+struct spawner {
+	pthread_t t;
+	pid_t *pids;
+	char *stacks;
+	pid_t pgid;
+	int from, n;
+	int err, failed_at;
+};
+
+/* Every other process from "from" on; both threads' are our children. */
+static void *spawner_main(void *p)
+{
+	struct spawner *s = p;
+
+	for (int i = s->from; i < s->n; i += 2) {
+		s->pids[i] = mass_clone(s->stacks, i);
+		if (s->pids[i] < 0 || setpgid(s->pids[i], s->pgid)) {
+			s->err = errno;
+			/* Outside the group, the teardown would not find it. */
+			if (s->pids[i] > 0)
+				kill(s->pids[i], SIGKILL);
+			s->failed_at = i;
+			break;
+		}
+	}
+	return NULL;
+}
+
+FIXTURE(mass) {
+	pid_t pgid;
+	char *stacks;
+	size_t stacks_len;
+	long taint;
+	long refs;
+};
+
+FIXTURE_SETUP(mass)
+{
+	self->pgid = 0;
+	self->stacks = NULL;
+	self->taint = pw_taint();
+	self->refs = module_refs();
+}
+
+FIXTURE_TEARDOWN(mass)
+{
+	/* A failure half-way must not leave 100,000 processes behind. */
+	if (self->pgid > 0) {
+		kill(-self->pgid, SIGKILL);
+		while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
+			;
+	}
+	restore_sysctls();
+	EXPECT_EQ(self->refs, module_refs());
+	if (self->stacks)
+		munmap(self->stacks, self->stacks_len);
+	EXPECT_EQ(self->taint & PW_TAINT_BAD, pw_taint() & PW_TAINT_BAD);
+}
+
+TEST_F_TIMEOUT(mass, watches_100k_killed_at_once, 280)
+{
+	int n = scaled(MASS_N), fd, got = 0, chunk = 4096, ret, st_;
+	long mem0 = mem_available_kb(), mem1;
+	struct pidwait_event *ev;
+	unsigned char *seen;
+	pid_t *pids;
+	uint64_t t0, t_spawn, t_arm, t_kill, t_ready, t_read;
+	struct spawner sp[2];
+
+	pids = calloc(n, sizeof(*pids));
+	seen = calloc(n, 1);
+	ev = calloc(chunk, sizeof(*ev));
+	ASSERT_NE(NULL, pids);
+	ASSERT_NE(NULL, seen);
+	ASSERT_NE(NULL, ev);
+	ASSERT_EQ(0, set_sysctl("/proc/sys/kernel/pid_max", 2L * n + 32768, true,
+				&saved_pid_max));
+	ASSERT_EQ(0, set_sysctl("/proc/sys/kernel/threads-max", 2L * n + 32768, true,
+				&saved_threads_max));
+	self->stacks_len = (size_t)n * MASS_STACK;
+	self->stacks = mmap(NULL, self->stacks_len, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->stacks);
+	fd = pw_open(O_NONBLOCK);
+	ASSERT_LE(0, fd);
+
+	/*
+	 * Processes, not threads, but sharing all they can: memory, files,
+	 * handlers. Each has its own stack slice and all are in the first
+	 * one's process group. Two threads make them: under TCG a clone
+	 * takes about half a millisecond.
+	 */
+	t0 = pw_now_ns();
+	for (int i = 0; i < 2; i++) {
+		sp[i] = (struct spawner){ .pids = pids, .stacks = self->stacks, .from = i, .n = n };
+		if (i == 0) {
+			pids[0] = mass_clone(self->stacks, 0);
+			ASSERT_LT(0, pids[0]) TH_LOG("clone: %s", strerror(errno));
+			ASSERT_EQ(0, setpgid(pids[0], pids[0]));
+			self->pgid = pids[0];
+			sp[i].from = 2;
+		}
+		sp[i].pgid = self->pgid;
+		ASSERT_EQ(0, pthread_create(&sp[i].t, NULL, spawner_main, &sp[i]));
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(sp[i].t, NULL);
+	for (int i = 0; i < 2; i++) {
+		ASSERT_EQ(0, sp[i].err)
+			TH_LOG("process %d: %s (MemAvailable %ld kB)", sp[i].failed_at,
+			       strerror(sp[i].err), mem_available_kb());
+	}
+	t_spawn = pw_now_ns();
+	mem1 = mem_available_kb();
+	FIGURE("mass processes=%d spawn_secs=%.1f mem_per_proc_kb=%.1f", n,
+	       (double)(t_spawn - t0) / 1e9, mem0 > 0 && mem1 > 0 ? (double)(mem0 - mem1) / n : -1.0);
+	for (int i = 0; i < n; i++) {
+		ret = pw_arm(fd, pids[i], 0, i);
+		ASSERT_EQ(0, ret) TH_LOG("arm %d: %s", i, strerror(-ret));
+	}
+	t_arm = pw_now_ns();
+	ASSERT_EQ(n, pw_nr_watches(fd));
+	ASSERT_EQ(0, pw_fionread(fd));
+
+	ASSERT_EQ(0, kill(-self->pgid, SIGKILL));
+	t_kill = pw_now_ns();
+	ret = pw_wait_fionread(fd, n * PW_EVSZ, 120000);
+	ASSERT_EQ(n * PW_EVSZ, ret)
+		TH_LOG("%d of %d events after 120 s, %d watches", pw_fionread(fd) / PW_EVSZ, n,
+		       pw_nr_watches(fd));
+	t_ready = pw_now_ns();
+	while (got < n) {
+		ssize_t k = read(fd, ev, (size_t)chunk * PW_EVSZ);
+
+		ASSERT_LT(0, k) TH_LOG("%d of %d read: %s", got, n, strerror(errno));
+		ASSERT_EQ(0, k % PW_EVSZ);
+		for (int i = 0; i < k / PW_EVSZ; i++) {
+			__u64 c = ev[i].cookie;
+
+			ASSERT_LT(c, (__u64)n);
+			ASSERT_EQ(0, seen[c]++) TH_LOG("cookie %llu twice", (unsigned long long)c);
+			ASSERT_EQ(pids[c], ev[i].pid);
+			ASSERT_EQ(PIDWAIT_EVENT_STATUS, ev[i].flags);
+			ASSERT_EQ(SIGKILL, ev[i].status);
+		}
+		got += (int)(k / PW_EVSZ);
+	}
+	t_read = pw_now_ns();
+	ASSERT_EQ(-1, read(fd, ev, PW_EVSZ));
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, pw_nr_watches(fd));
+	for (int i = 0; i < n; i++) {
+		st_ = -1;
+		ASSERT_EQ(pids[i], waitpid(pids[i], &st_, 0));
+		ASSERT_EQ(SIGKILL, st_);
+	}
+	self->pgid = 0;
+	close(fd);
+	FIGURE("mass processes=%d arm_secs=%.1f kill_to_all_events_secs=%.1f read_secs=%.2f reap_secs=%.1f",
+	       n, (double)(t_arm - t_spawn) / 1e9, (double)(t_ready - t_kill) / 1e9,
+	       (double)(t_read - t_ready) / 1e9, secs_since(t_read));
+	free(pids);
+	free(seen);
+	free(ev);
+}
+
+/* ==== 6. blocked reads ====================================================== */
+
+static void *read_in_thread(void *arg)
+{
+	struct pidwait_event ev;
+	int fd = (int)(long)arg;
+
+	return (void *)(long)(read(fd, &ev, sizeof(ev)) < 0 ? -errno : 0);
+}
+
+/*
+ * Blocked in read() on a file whose only watch never fires (the test
+ * itself), alone or beside other threads blocked on the same file:
+ * SIGKILL ends it at once.
+ */
+TEST_F_TIMEOUT(stress, blocked_read_killed, 60)
+{
+	pid_t parent = getpid(), pid, tid;
+	int st_ = -1;
+
+	for (int threads = 1; threads <= 3; threads += 2) {
+		int p[2];
+
+		ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			struct pidwait_event ev;
+			pthread_t t;
+			int fd;
+
+			pw_child_init(parent);
+			fd = pw_open(0);
+			CHILD_CHECK(fd >= 0);
+			CHILD_CHECK(!pw_arm(fd, parent, 0, 1));
+			for (int i = 1; i < threads; i++)
+				CHILD_CHECK(!pthread_create(&t, NULL, read_in_thread,
+							    (void *)(long)fd));
+			tid = pw_gettid();
+			CHILD_CHECK(write(p[1], &tid, sizeof(tid)) == sizeof(tid));
+			CHILD_CHECK(read(fd, &ev, sizeof(ev)) < 0);
+			_exit(3);
+		}
+		close(p[1]);
+		ASSERT_EQ(sizeof(tid), read(p[0], &tid, sizeof(tid)));
+		close(p[0]);
+		/* Asleep interruptibly (S, not D): no hung-task report can come. */
+		ASSERT_EQ(0, pw_wait_in_syscall(pid, tid, SYS_read, SYS_read, PW_TIMEOUT_MS));
+		ASSERT_EQ(0, kill(pid, SIGKILL));
+		ASSERT_EQ(0, reap_within(pid, &st_, PW_TIMEOUT_MS));
+		ASSERT_EQ(SIGKILL, st_);
+	}
+}
+
+struct blocked {
+	int fd;
+	int tidpipe;
+	ssize_t ret;
+	int err;
+	struct pidwait_event ev;
+};
+
+static void *blocked_reader(void *p)
+{
+	struct blocked *b = p;
+	pid_t tid = pw_gettid();
+
+	if (write(b->tidpipe, &tid, sizeof(tid)) != sizeof(tid))
+		return NULL;
+	b->ret = read(b->fd, &b->ev, sizeof(b->ev));
+	b->err = b->ret < 0 ? errno : 0;
+	return NULL;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+/* Starts a reader blocked on fd and returns once it sleeps in read(). */
+static int start_blocked(struct blocked *b, pthread_t *t)
+{
+	int p[2], ret;
+	pid_t tid;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	b->tidpipe = p[1];
+	b->ret = 1;
+	ret = pthread_create(t, NULL, blocked_reader, b);
+	if (ret) {
+		close(p[0]);
+		close(p[1]);
+		return -ret;
+	}
+	ret = read(p[0], &tid, sizeof(tid)) == sizeof(tid) ? 0 : -EIO;
+	close(p[0]);
+	close(p[1]);
+	if (!ret)
+		ret = pw_wait_in_syscall(getpid(), tid, SYS_read, SYS_read, PW_TIMEOUT_MS);
+	return ret;
+}
+
+/*
+ * Another thread closes the descriptor a read() sleeps on. The read keeps
+ * the file (the kernel took a reference for it): it stays asleep, harmlessly,
+ * and returns the next event of that file, or for a signal (EINTR; after
+ * SA_RESTART, the restarted read finds the descriptor gone: EBADF). Then
+ * the last reference goes and nothing is left behind.
+ */
+TEST_F_TIMEOUT(stress, close_under_blocked_read, 60)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	long refs0 = module_refs();
+	struct worker w[3];
+	struct blocked b;
+	pthread_t t;
+	int st_ = -1, ret;
+
+	ASSERT_LE(0, refs0);
+	for (int i = 0; i < 3; i++)
+		ASSERT_EQ(0, worker_start(&w[i], 1, NULL, NULL));
+
+	/* An event. */
+	b.fd = pw_open(0);
+	ASSERT_LE(0, b.fd);
+	ASSERT_EQ(0, pw_arm(b.fd, w[0].pid, 0, 5));
+	ASSERT_EQ(0, start_blocked(&b, &t));
+	ASSERT_EQ(0, close(b.fd));
+	ASSERT_EQ(refs0 + 1, module_refs());
+	pw_sleep_ms(PW_QUIET_MS);
+	ASSERT_EQ(EBUSY, pthread_tryjoin_np(t, NULL));
+	ASSERT_EQ(0, worker_cmd(&w[0], 0, W_EXIT_GROUP, 7));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(PW_EVSZ, b.ret) TH_LOG("read: %s", strerror(b.err));
+	ASSERT_EQ(w[0].pid, b.ev.pid);
+	ASSERT_EQ(5u, b.ev.cookie);
+	ASSERT_EQ(W_EXITCODE(7, 0), b.ev.status);
+	ASSERT_EQ(0, worker_reap(&w[0], &st_));
+	ASSERT_EQ(refs0, module_refs());
+
+	/* A signal, with and without SA_RESTART; the watch is still armed then. */
+	for (int restart = 0; restart <= 1; restart++) {
+		sa.sa_flags = restart ? SA_RESTART : 0;
+		ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+		b.fd = pw_open(0);
+		ASSERT_LE(0, b.fd);
+		ASSERT_EQ(0, pw_arm(b.fd, w[1 + restart].pid, 0, 6));
+		ASSERT_EQ(0, start_blocked(&b, &t));
+		ASSERT_EQ(0, close(b.fd));
+		ASSERT_EQ(0, pthread_kill(t, SIGUSR1));
+		ASSERT_EQ(0, pthread_join(t, NULL));
+		ASSERT_EQ(-1, b.ret);
+		ASSERT_EQ(restart ? EBADF : EINTR, b.err) TH_LOG("%s", strerror(b.err));
+		/* The last reference went with the read: the file is released. */
+		ASSERT_EQ(refs0, module_refs());
+		/* Its watch with it: the exit finds nothing to fire. */
+		ret = worker_cmd(&w[1 + restart], 0, W_EXIT_GROUP, 0);
+		ASSERT_EQ(0, ret);
+		ASSERT_EQ(0, worker_reap(&w[1 + restart], &st_));
+	}
+	signal(SIGUSR1, SIG_DFL);
+	for (int i = 0; i < 3; i++)
+		worker_free(&w[i]);
+}
+
+/*
+ * A read holds the file's lock while it copies an event out; if that copy
+ * faults and the fault is slow (userfaultfd, FUSE), an arm or disarm on the
+ * same file waits for the lock. It must wait interruptibly: killable,
+ * stopped by a signal, and never reported as a hung task.
+ */
+struct armer {
+	int fd;
+	pid_t pid;
+	int ret;
+	int disarm;
+	int tidpipe;
+};
+
+static void *armer_main(void *p)
+{
+	struct armer *a = p;
+	pid_t tid = pw_gettid();
+
+	if (write(a->tidpipe, &tid, sizeof(tid)) != sizeof(tid))
+		return NULL;
+	a->ret = a->disarm ? pw_disarm(a->fd, a->pid, 0) : pw_arm(a->fd, a->pid, 0, 1);
+	return NULL;
+}
+
+struct uffd_reader {
+	int fd;
+	void *buf;
+	ssize_t ret;
+};
+
+static void *uffd_reader_main(void *p)
+{
+	struct uffd_reader *r = p;
+
+	r->ret = read(r->fd, r->buf, PW_EVSZ);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(stress, arm_while_read_faults, 60)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct uffdio_register reg;
+	struct uffdio_zeropage zp;
+	struct uffd_reader r;
+	struct armer a;
+	struct worker w, live;
+	pthread_t tr, ta;
+	long page = sysconf(_SC_PAGESIZE);
+	struct pidwait_event *ev;
+	int uffd, tp[2], st_ = -1;
+	pid_t tid;
+
+	/* Non-blocking, or poll() reports only POLLERR. */
+	uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0)
+		SKIP(return, "userfaultfd: %s", strerror(errno));
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	r.buf = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r.buf);
+	reg.range.start = (unsigned long)r.buf;
+	reg.range.len = page;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg));
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+
+	ASSERT_EQ(0, worker_start(&w, 1, NULL, NULL));
+	ASSERT_EQ(0, worker_start(&live, 1, NULL, NULL));
+	r.fd = pw_open(0);
+	ASSERT_LE(0, r.fd);
+	ASSERT_EQ(0, pw_arm(r.fd, w.pid, 0, 3));
+	ASSERT_EQ(0, pw_arm(r.fd, live.pid, 0, 4));
+	ASSERT_EQ(0, worker_cmd(&w, 0, W_EXIT_GROUP, 2));
+	ASSERT_EQ(1, pw_wait_readable(r.fd, PW_TIMEOUT_MS));
+
+	/* The read faults on the copy out, holding the lock. */
+	ASSERT_EQ(0, pthread_create(&tr, NULL, uffd_reader_main, &r));
+	ASSERT_EQ(1, pw_wait_readable(uffd, PW_TIMEOUT_MS));
+
+	for (int disarm = 0; disarm <= 1; disarm++) {
+		ASSERT_EQ(0, pipe2(tp, O_CLOEXEC));
+		a = (struct armer){ .fd = r.fd, .pid = disarm ? live.pid : getpid(), .ret = 1,
+				    .disarm = disarm, .tidpipe = tp[1] };
+		ASSERT_EQ(0, pthread_create(&ta, NULL, armer_main, &a));
+		ASSERT_EQ(sizeof(tid), read(tp[0], &tid, sizeof(tid)));
+		close(tp[0]);
+		close(tp[1]);
+		/* Asleep in the ioctl, interruptibly (S): a D here never ends. */
+		EXPECT_EQ(0, pw_wait_in_syscall(getpid(), tid, SYS_ioctl, SYS_ioctl,
+						PW_TIMEOUT_MS))
+			TH_LOG("%s waits in state %c", disarm ? "disarm" : "arm",
+			       pw_task_state(getpid(), tid));
+		ASSERT_EQ(0, pthread_kill(ta, SIGUSR1));
+		pw_sleep_ms(PW_QUIET_MS);
+		if (pthread_tryjoin_np(ta, NULL) == EBUSY) {
+			/* Without the fix: let it through, to fail cleanly. */
+			zp.range.start = (unsigned long)r.buf;
+			zp.range.len = page;
+			zp.mode = 0;
+			ASSERT_EQ(0, ioctl(uffd, UFFDIO_ZEROPAGE, &zp));
+			pthread_join(ta, NULL);
+			ASSERT_EQ(-EINTR, a.ret) TH_LOG("a signal did not stop the wait");
+		}
+		ASSERT_EQ(-EINTR, a.ret) TH_LOG("%s: %d", disarm ? "disarm" : "arm", a.ret);
+	}
+
+	/* The fault resolved, the read completes with the event. */
+	zp.range.start = (unsigned long)r.buf;
+	zp.range.len = page;
+	zp.mode = 0;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_ZEROPAGE, &zp));
+	ASSERT_EQ(0, pthread_join(tr, NULL));
+	ASSERT_EQ(PW_EVSZ, r.ret);
+	ev = r.buf;
+	ASSERT_EQ(w.pid, ev->pid);
+	ASSERT_EQ(3u, ev->cookie);
+	ASSERT_EQ(1, pw_nr_watches(r.fd));
+	ASSERT_EQ(0, worker_reap(&w, &st_));
+	signal(SIGUSR1, SIG_DFL);
+	close(r.fd);
+	close(uffd);
+	munmap(r.buf, page);
+	worker_free(&w);
+	worker_free(&live);
+}
+
+PIDWAIT_HARNESS_MAIN
