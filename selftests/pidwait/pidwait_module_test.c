@@ -321,4 +321,205 @@ TEST(unload_and_reload)
 	close(fd);
 }
 
+#define LOAD_CYCLES	100
+
+/*
+ * A process tree beside the test that forks a child for each byte it
+ * reads from in (a batch a cycle: free-running, it would take the CPU
+ * the loads need). Each child says its PID on out (non-blocking: dropped
+ * when full), forks a grandchild that exits at once, yields a random
+ * number of times, reaps it and exits. Forked before any /dev/pidwait file
+ * is open, so it holds none.
+ */
+static void churn_tree(pid_t test, int in, int out)
+{
+	unsigned int seed = 1;
+	char tokens[64];
+	ssize_t n;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != test)
+		_exit(0);
+	while ((n = read(in, tokens, sizeof(tokens))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			if (fork() == 0) {
+				pid_t me = getpid(), g;
+				unsigned int spins = (seed >> 8) % 64;
+
+				prctl(PR_SET_PDEATHSIG, SIGKILL);
+				g = fork();
+				if (g == 0)
+					_exit(0);
+				(void)!write(out, &me, sizeof(me));
+				while (spins--)
+					sched_yield();
+				if (g > 0)
+					waitpid(g, NULL, 0);
+				_exit(me & 0x7f);
+			}
+		}
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+	}
+	_exit(0);
+}
+
+static int load(int kofd)
+{
+	int ret = finit_module(kofd);
+
+	/* devtmpfs makes the node as the device is added; mdev where there is none. */
+	if (!ret && access(PIDWAIT_DEVICE, F_OK) && system("mdev -s"))
+		return -ENOENT;
+	return ret;
+}
+
+/*
+ * A hundred loads and unloads while processes fork and exit: each time,
+ * files are opened, PIDs of the churning tree armed (live, zombie or gone),
+ * thread watches too, some events read, some files handed to a child that
+ * exits with them, and all closed; then the unload must succeed at once,
+ * and leave the module loaded at the end.
+ */
+/* For the longer timeout only. */
+FIXTURE(cycles) {
+	int unused;
+};
+
+FIXTURE_SETUP(cycles)
+{
+	self->unused = 0;
+}
+
+FIXTURE_TEARDOWN(cycles)
+{
+}
+
+TEST_F_TIMEOUT(cycles, load_unload_cycles, 240)
+{
+	const char *ko = getenv("PIDWAIT_KO");
+	long taint = pw_taint();
+	int kofd, p[2], tok[2], st = -1, ret, armed = 0, gone = 0, events = 0, done = 0;
+	char tokens[16];
+	uint64_t t0, t_load = 0, t_unload = 0, t;
+	pid_t tree, test = getpid();
+	struct pidwait_event ev[8];
+	static pid_t pids[16384];
+	bool threads;
+	ssize_t np;
+
+	if (geteuid())
+		SKIP(return, "needs root");
+	if (!ko || !*ko)
+		SKIP(return, "PIDWAIT_KO is not set: no way to reload, so no unload");
+	kofd = open(ko, O_RDONLY | O_CLOEXEC);
+	if (kofd < 0)
+		SKIP(return, "%s: %s: no way to reload, so no unload", ko, strerror(errno));
+	ASSERT_TRUE(module_loaded());
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC | O_NONBLOCK));
+	ASSERT_EQ(0, pipe2(tok, O_CLOEXEC));
+	memset(tokens, 0, sizeof(tokens));
+	tree = fork();
+	ASSERT_LE(0, tree);
+	if (tree == 0) {
+		close(p[0]);
+		close(tok[1]);
+		churn_tree(test, tok[0], p[1]);
+	}
+	close(p[1]);
+	close(tok[0]);
+
+	t0 = pw_now_ns();
+	for (int i = 0; i < LOAD_CYCLES; i++) {
+		int fds[3], nfds = 1 + i % 3;
+		pid_t holder = -1;
+
+		if (i) {
+			t = pw_now_ns();
+			ret = load(kofd);
+			t_load += pw_now_ns() - t;
+			ASSERT_EQ(0, ret) TH_LOG("cycle %d: load: %s", i, strerror(-ret));
+		}
+		ASSERT_TRUE(module_loaded());
+		/* Processes start and end while the files are used. */
+		ASSERT_EQ(sizeof(tokens), write(tok[1], tokens, sizeof(tokens)));
+		for (int k = 0; k < nfds; k++) {
+			struct pidwait_info info;
+
+			fds[k] = pw_open(O_NONBLOCK);
+			ASSERT_LE(0, fds[k]) TH_LOG("cycle %d: open: %s", i, strerror(errno));
+			ASSERT_EQ(0, pw_info(fds[k], &info));
+			threads = info.arm_flags & PIDWAIT_ARM_THREAD;
+			/* The newest PIDs: the older ones are long gone. */
+			np = read(p[0], pids, sizeof(pids));
+			np = np > 0 ? np / (ssize_t)sizeof(pid_t) : 0;
+			for (int j = np > 8 ? (int)np - 8 : 0; j < np; j++) {
+				pid_t pid = pids[j];
+
+				ret = pw_arm(fds[k], pid, 0, j);
+				ASSERT_TRUE(ret == 0 || ret == -ESRCH || ret == -EEXIST)
+					TH_LOG("cycle %d: arm %d: %s", i, pid, strerror(-ret));
+				armed += !ret;
+				gone += !!ret;
+			}
+			if (threads && (i & 1)) {
+				ASSERT_EQ(0, pw_arm(fds[k], pw_gettid(), PIDWAIT_ARM_THREAD, 99));
+			}
+			ASSERT_EQ(0, pw_arm(fds[k], getpid(), 0, 98));
+		}
+		/* Give the tree a moment to end some of them, then read what came. */
+		pw_wait_readable(fds[0], 2);
+		for (int k = 0; k < nfds; k++) {
+			ssize_t n = read(fds[k], ev, sizeof(ev));
+
+			ASSERT_TRUE(n > 0 || errno == EAGAIN);
+			events += n > 0 ? (int)(n / PW_EVSZ) : 0;
+		}
+		/* The last file goes with a process that exits holding it. */
+		if (i % 4 == 1) {
+			holder = fork();
+			ASSERT_LE(0, holder);
+			if (holder == 0) {
+				pid_t pid;
+
+				if (read(p[0], &pid, sizeof(pid)) == sizeof(pid))
+					pw_arm(fds[nfds - 1], pid, 0, 7);
+				_exit(0);
+			}
+		}
+		for (int k = 0; k < nfds; k++)
+			ASSERT_EQ(0, close(fds[k]));
+		if (holder > 0) {
+			ASSERT_EQ(0, pw_reap(holder, &st));
+			ASSERT_EQ(0, st);
+		}
+		t = pw_now_ns();
+		ret = delete_module(MODNAME);
+		t_unload += pw_now_ns() - t;
+		ASSERT_EQ(0, ret) TH_LOG("cycle %d: unload after the last close: %s", i,
+					 strerror(-ret));
+		ASSERT_FALSE(module_loaded());
+		ASSERT_EQ(-1, pw_open(0));
+		/* A guard against a hang only: the count is the test. */
+		done = i + 1;
+		if (pw_now_ns() - t0 > 200000000000ull)
+			break;
+	}
+	ret = load(kofd);
+	close(kofd);
+	ASSERT_EQ(0, ret) TH_LOG("final load: %s", strerror(-ret));
+	ASSERT_TRUE(module_loaded());
+	close(tok[1]);
+	ASSERT_EQ(0, pw_reap(tree, &st));
+	ASSERT_EQ(0, st);
+	close(p[0]);
+	ASSERT_EQ(LOAD_CYCLES, done) TH_LOG("time cap reached after %d cycles", done);
+	ASSERT_EQ(taint & PW_TAINT_BAD, pw_taint() & PW_TAINT_BAD);
+	ksft_print_msg("load_unload_cycles cycles=%d armed=%d already_gone=%d events=%d load_ms=%.1f unload_ms=%.1f secs=%.1f\n",
+		       LOAD_CYCLES, armed, gone, events, (double)t_load / 1e6 / (LOAD_CYCLES - 1),
+		       (double)t_unload / 1e6 / LOAD_CYCLES, (double)(pw_now_ns() - t0) / 1e9);
+	fflush(stdout);
+}
+
 PIDWAIT_HARNESS_MAIN
