@@ -56,6 +56,11 @@ check: deps
 	selftests/check $(if $(KERNELS),--kernels "$(KERNELS)") \
 		$(if $(TESTS),--tests "$(TESTS)")
 
+# The suite on the debug kernel (KASAN, lockdep, kmemleak, debug objects),
+# built here from linux-source-6.12 on first use; not part of make check.
+check-debug: deps
+	selftests/qemu/run --kernels 6.12-debug $(if $(TESTS),--tests "$(TESTS)")
+
 # pidwait-cat at work in a QEMU guest on the newest kernel.
 demo: deps
 	selftests/qemu/run --demo
@@ -81,4 +86,4 @@ deb:
 rpm:
 	$(SRC)/packaging/build-rpm $(PKGDIR)/rpm
 
-.PHONY: all module module-clean clean tools install uninstall deps check demo bench dist deb rpm
+.PHONY: all module module-clean clean tools install uninstall deps check check-debug demo bench dist deb rpm
