@@ -277,7 +277,7 @@ FIXTURE_TEARDOWN(oracle)
 	close(self->fd);
 }
 
-TEST_F(oracle, processes)
+TEST_F_TIMEOUT(oracle, processes, 300)
 {
 	int pidfd = sys_pidfd_open(getpid(), 0);
 
@@ -290,7 +290,7 @@ TEST_F(oracle, processes)
 		oracle(_metadata, mixed, sizeof(mixed) / sizeof(mixed[0]), 40, false, self->fd);
 }
 
-TEST_F(oracle, threads)
+TEST_F_TIMEOUT(oracle, threads, 300)
 {
 	int pidfd = sys_pidfd_open(getpid(), PIDFD_THREAD);
 

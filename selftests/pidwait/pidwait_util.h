@@ -46,6 +46,19 @@
 
 #define PW_EXEC_HELPER_ARG "--pidwait-exec-helper"
 
+/*
+ * How many times slower than a distribution kernel this one runs: the
+ * runner sets PIDWAIT_SLOWDOWN on the debug kernel (KASAN, lockdep).
+ * Waits for work the kernel must finish scale with it.
+ */
+static inline int pw_slowdown(void)
+{
+	const char *s = getenv("PIDWAIT_SLOWDOWN");
+	int n = s ? atoi(s) : 1;
+
+	return n > 1 ? n : 1;
+}
+
 static inline pid_t pw_gettid(void)
 {
 	return (pid_t)syscall(SYS_gettid);
