@@ -432,6 +432,26 @@ static const struct ppid *pool_find(const struct st *t, pid_t pid)
 	return NULL;
 }
 
+/*
+ * A reaped child's number is free for any process in the system to take
+ * (the stress program before may leave the PID counter about to wrap):
+ * if it names a process again, it can no longer be predicted, and is
+ * dropped from the pool (a negative number, which the model rejects).
+ */
+static bool reaped_reused(struct st *t, pid_t pid)
+{
+	for (int i = 0; i < t->npool; i++) {
+		struct ppid *pp = &t->pool[i];
+
+		if (pp->pid == pid && pp->kind == K_REAPED &&
+		    (kill(pid, 0) == 0 || errno == EPERM)) {
+			pp->pid = -pid;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* A pid for an arm: from the pool, above pid_max, or not positive. */
 static pid_t pick_pid(struct st *t, pid_t pmax)
 {
@@ -600,6 +620,12 @@ static bool st_ioctl_arm(struct st *t, struct mfile *m, bool disarm)
 
 	r = sys_ioctl(m->fd, cmd, u.p);
 	t->calls++;
+	if (r != want && reaped_reused(t, arm.pid)) {
+		/* Not ours to judge: undo an arm, and the number leaves the pool. */
+		if (!r && !disarm)
+			pw_disarm(m->fd, arm.pid, arm.flags);
+		return st_check_state(t, m, "ARM of a reused PID");
+	}
 	if (r != want && !(want == -EEXIST && r == -ENOSPC && m->n >= ST_CAP))
 		ST_FAIL(t, "%s(pid %d flags 0x%x) at %p (kind %d): %ld (%s), expected %ld (%s)",
 			disarm ? "DISARM" : "ARM", arm.pid, arm.flags, (void *)u.p,
