@@ -934,6 +934,9 @@ FIXTURE_TEARDOWN(fuzz)
 {
 	char buf[32];
 
+	/* First: should a join below hang, the programs after still get the cap. */
+	snprintf(buf, sizeof(buf), "%ld", self->saved_cap);
+	pw_write_str(MAX_WATCHES_PARAM, buf);
 	close(self->kill_wr);
 	for (int i = 0; i < self->nchildren; i++) {
 		kill(self->children[i], SIGKILL);
@@ -942,8 +945,6 @@ FIXTURE_TEARDOWN(fuzz)
 	for (int i = 0; i < self->nblk; i++)
 		pthread_join(self->blk_t[i], NULL);
 	close(self->kill_rd);
-	snprintf(buf, sizeof(buf), "%ld", self->saved_cap);
-	pw_write_str(MAX_WATCHES_PARAM, buf);
 }
 
 static void report(const char *phase, uint64_t seed, uint64_t ops, uint64_t calls,
