@@ -433,23 +433,28 @@ static const struct ppid *pool_find(const struct st *t, pid_t pid)
 }
 
 /*
- * A reaped child's number is free for any process in the system to take
- * (the stress program before may leave the PID counter about to wrap):
- * if it names a process again, it can no longer be predicted, and is
- * dropped from the pool (a negative number, which the model rejects).
+ * A number the model does not own: one a read-only page happened to hold,
+ * or a reaped child's, which any process may take (kernel threads too, and
+ * PREEMPT_RT has many). If it names a process now, no model predicts the
+ * call; a pool entry of that kind leaves the pool (a negative number,
+ * which the model rejects).
  */
 static bool reaped_reused(struct st *t, pid_t pid)
 {
-	for (int i = 0; i < t->npool; i++) {
-		struct ppid *pp = &t->pool[i];
+	bool in_pool = false;
 
-		if (pp->pid == pid && pp->kind == K_REAPED &&
-		    (kill(pid, 0) == 0 || errno == EPERM)) {
-			pp->pid = -pid;
+	if (pid <= 0)
+		return false;
+	for (int i = 0; i < t->npool; i++) {
+		if (t->pool[i].pid != pid)
+			continue;
+		in_pool = true;
+		if (t->pool[i].kind == K_REAPED && (kill(pid, 0) == 0 || errno == EPERM)) {
+			t->pool[i].pid = -pid;
 			return true;
 		}
 	}
-	return false;
+	return !in_pool && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
 /* A pid for an arm: from the pool, above pid_max, or not positive. */
@@ -994,13 +999,12 @@ TEST_F_TIMEOUT(fuzz, single, 240)
 		ASSERT_EQ(0, pw_wait_zombie(pid));
 		t.pool[t.npool++] = (struct ppid){ pid, K_ZOMBIE, (i + 3) << 8 };
 	}
-	for (i = 0; i < 3; i++) {
-		pid_t pid = spawn_exiting(0);
-
-		ASSERT_LT(0, pid);
-		ASSERT_EQ(0, pw_reap(pid, NULL));
-		t.pool[t.npool++] = (struct ppid){ pid, K_REAPED, 0 };
-	}
+	/*
+	 * No reaped PIDs: after the stress program the PID counter may wrap,
+	 * and a reaped number then names processes that come and go, which no
+	 * model predicts (6.12-rt did twice). pidwait_api_test covers ESRCH
+	 * for a reaped PID deterministically.
+	 */
 	for (i = 0; i < 2; i++) {
 		struct blocker *b = &self->blk[i];
 
