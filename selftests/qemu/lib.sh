@@ -435,14 +435,14 @@ ensure_chroot() {
 	echo "$dir"
 }
 
-# in_chroot ROOT "DIRS" CMD...: run CMD in ROOT with each of DIRS (space
-# separated) bind-mounted at its own path, and /proc mounted, in a private
-# mount namespace so nothing outlives the command.
-in_chroot() {
-	local root=$1 dirs=$2
-	shift 2
+# in_chroot_cmd ROOT "DIRS": the command prefix that runs a command in ROOT
+# with each of DIRS (space separated) bind-mounted at its own path, and /proc
+# mounted, in a private mount namespace so nothing outlives the command. It
+# execs all the way down: the command keeps the prefix's PID, for timeout(1)
+# and kill. Into the array IN_CHROOT.
+in_chroot_cmd() {
 	# shellcheck disable=SC2016
-	unshare --mount --propagation private bash -c '
+	IN_CHROOT=(unshare --mount --propagation private bash -c '
 		set -e
 		root=$1; dirs=$2; shift 2
 		for d in $dirs; do
@@ -452,5 +452,13 @@ in_chroot() {
 		mount -t proc proc "$root/proc"
 		exec chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 			HOME=/root LANG=C.UTF-8 "$@"
-	' in_chroot "$root" "$dirs" "$@"
+	' in_chroot "$1" "$2")
+}
+
+# in_chroot ROOT "DIRS" CMD...: run CMD so.
+in_chroot() {
+	local IN_CHROOT
+	in_chroot_cmd "$1" "$2"
+	shift 2
+	"${IN_CHROOT[@]}" "$@"
 }
