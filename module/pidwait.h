@@ -27,18 +27,21 @@ struct task_struct;
 
 enum pidwait_state {
 	PIDWAIT_ARMED,		/* waiting for the exit */
-	PIDWAIT_READY,		/* fired: queued on the file's ready list */
+	PIDWAIT_READY,		/* fired: on the file's ready queue */
 	PIDWAIT_DISARMED,	/* being dropped: the backend must ignore it */
 };
 
 /*
  * One watch, and later the event it turns into: firing only links it on
- * the ready list, so the exit path never allocates and no event is lost.
+ * the ready queue, so the exit path never allocates and no event is lost.
+ * Both links are single: a watch is small (a million fit on one file), and
+ * neither needs a way back (events leave the queue first in, first out;
+ * a bucket's chain is short).
  */
 struct pidwait_watch {
 	struct pidwait_exit_link link;	/* owned by the exit backend */
-	struct hlist_node node;		/* in pidwait_file.buckets */
-	struct list_head ready;		/* in pidwait_file.ready once fired */
+	struct pidwait_watch *next;	/* in its bucket of pidwait_file */
+	struct pidwait_watch *ready;	/* next on the ready queue */
 	struct pidwait_file *file;
 	struct pid *pid;		/* pinned: the watch is on the process */
 	u64 cookie;
@@ -56,13 +59,13 @@ struct pidwait_watch {
 struct pidwait_file {
 	/* Arm, disarm, read and close: the table and the count. */
 	struct mutex mutex;
-	struct hlist_head *buckets;
+	struct pidwait_watch **buckets;
 	unsigned int bits;
 	unsigned int nr_watches;
 
-	/* The exit path: ready list and state changes. */
+	/* The exit path: the ready queue and state changes. */
 	spinlock_t lock;
-	struct list_head ready;
+	struct pidwait_watch *ready, **ready_tail;
 	unsigned int nr_ready;
 	wait_queue_head_t wqh;
 };

@@ -6,7 +6,7 @@
  * Locking: file->mutex serialises everything that adds or removes a watch
  * (arm, disarm, read, close) and guards the table. file->lock is taken from
  * the exit path, with interrupts off, and guards watch state and the ready
- * list. A watch is freed only under file->mutex, after the exit backend has
+ * queue. A watch is freed only under file->mutex, after the exit backend has
  * let go of it.
  */
 #include <linux/cred.h>
@@ -26,7 +26,9 @@
 #include "pidwait.h"
 
 #define PIDWAIT_TABLE_MIN_BITS	4
-#define PIDWAIT_TABLE_MAX_BITS	24
+#define PIDWAIT_TABLE_MAX_BITS	23
+/* Watches per bucket before the table doubles: 4 to 8 bytes of it a watch. */
+#define PIDWAIT_TABLE_LOAD	2
 
 static struct kmem_cache *pidwait_watch_cache;
 
@@ -55,8 +57,8 @@ static unsigned int watch_hash(const struct pid *pid, u32 thread,
 	return hash_long((unsigned long)pid ^ (thread ? 1UL : 0UL), bits);
 }
 
-static struct hlist_head *watch_bucket(struct pidwait_file *f,
-				       const struct pid *pid, u32 thread)
+static struct pidwait_watch **watch_bucket(struct pidwait_file *f,
+					   const struct pid *pid, u32 thread)
 {
 	return &f->buckets[watch_hash(pid, thread, f->bits)];
 }
@@ -66,22 +68,36 @@ static struct pidwait_watch *watch_find(struct pidwait_file *f,
 {
 	struct pidwait_watch *w;
 
-	hlist_for_each_entry(w, watch_bucket(f, pid, thread), node)
+	for (w = *watch_bucket(f, pid, thread); w; w = w->next)
 		if (w->pid == pid && (w->flags & PIDWAIT_ARM_THREAD) == thread)
 			return w;
 	return NULL;
 }
 
-static struct hlist_head *table_alloc(unsigned int bits)
+static void watch_link(struct pidwait_watch **bucket, struct pidwait_watch *w)
 {
-	struct hlist_head *buckets;
-	unsigned int i;
+	w->next = *bucket;
+	*bucket = w;
+}
+
+static void watch_unlink(struct pidwait_file *f, struct pidwait_watch *w)
+{
+	struct pidwait_watch **pp;
+
+	pp = watch_bucket(f, w->pid, w->flags & PIDWAIT_ARM_THREAD);
+	while (*pp != w)
+		pp = &(*pp)->next;
+	*pp = w->next;
+}
+
+static struct pidwait_watch **table_alloc(unsigned int bits)
+{
+	struct pidwait_watch **buckets;
 
 	buckets = pidwait_kvmalloc_array(1U << bits, sizeof(*buckets),
 					 PIDWAIT_GFP_ACCOUNT | __GFP_NOWARN);
 	if (buckets)
-		for (i = 0; i < 1U << bits; i++)
-			INIT_HLIST_HEAD(&buckets[i]);
+		memset(buckets, 0, sizeof(*buckets) << bits);
 	return buckets;
 }
 
@@ -89,9 +105,7 @@ static struct hlist_head *table_alloc(unsigned int bits)
 static void table_grow(struct pidwait_file *f)
 {
 	unsigned int bits = f->bits + 1, i;
-	struct hlist_head *buckets;
-	struct hlist_node *tmp;
-	struct pidwait_watch *w;
+	struct pidwait_watch **buckets, *w, *next;
 
 	if (bits > PIDWAIT_TABLE_MAX_BITS)
 		return;
@@ -99,12 +113,11 @@ static void table_grow(struct pidwait_file *f)
 	if (!buckets)
 		return;
 	for (i = 0; i < 1U << f->bits; i++) {
-		hlist_for_each_entry_safe(w, tmp, &f->buckets[i], node) {
+		for (w = f->buckets[i]; w; w = next) {
 			u32 thread = w->flags & PIDWAIT_ARM_THREAD;
 
-			hlist_del(&w->node);
-			hlist_add_head(&w->node,
-				       &buckets[watch_hash(w->pid, thread, bits)]);
+			next = w->next;
+			watch_link(&buckets[watch_hash(w->pid, thread, bits)], w);
 		}
 	}
 	pidwait_kvfree(f->buckets);
@@ -116,7 +129,8 @@ int pidwait_file_init(struct pidwait_file *f)
 {
 	mutex_init(&f->mutex);
 	spin_lock_init(&f->lock);
-	INIT_LIST_HEAD(&f->ready);
+	f->ready = NULL;
+	f->ready_tail = &f->ready;
 	init_waitqueue_head(&f->wqh);
 	f->bits = PIDWAIT_TABLE_MIN_BITS;
 	f->buckets = table_alloc(f->bits);
@@ -132,7 +146,7 @@ static void watch_free(struct pidwait_watch *w)
 /* Unlinks and frees @w; the caller made sure no event of it is pending. */
 static void watch_drop(struct pidwait_file *f, struct pidwait_watch *w)
 {
-	hlist_del(&w->node);
+	watch_unlink(f, w);
 	f->nr_watches--;
 	pidwait_exit_detach(w);
 	watch_free(w);
@@ -140,19 +154,20 @@ static void watch_drop(struct pidwait_file *f, struct pidwait_watch *w)
 
 void pidwait_file_release(struct pidwait_file *f)
 {
-	struct pidwait_watch *w;
-	struct hlist_node *tmp;
+	struct pidwait_watch *w, *next;
 	unsigned int i;
 
-	/* Detach all first: a late wake may still link others on f->ready. */
+	/* Detach all first: a late wake may still queue others as ready. */
 	for (i = 0; i < 1U << f->bits; i++) {
-		hlist_for_each_entry(w, &f->buckets[i], node)
+		for (w = f->buckets[i]; w; w = w->next)
 			pidwait_exit_detach(w);
 		cond_resched();
 	}
 	for (i = 0; i < 1U << f->bits; i++) {
-		hlist_for_each_entry_safe(w, tmp, &f->buckets[i], node)
+		for (w = f->buckets[i]; w; w = next) {
+			next = w->next;
 			watch_free(w);
+		}
 		cond_resched();
 	}
 	pidwait_kvfree(f->buckets);
@@ -249,9 +264,9 @@ int pidwait_arm(struct pidwait_file *f, const struct pidwait_arm *arm)
 	ret = pidwait_exit_attach(w);
 	if (ret)
 		goto out_unlock;
-	if (f->nr_watches >= 1U << f->bits)
+	if (f->nr_watches >= PIDWAIT_TABLE_LOAD << f->bits)
 		table_grow(f);
-	hlist_add_head(&w->node, watch_bucket(f, pid, thread));
+	watch_link(watch_bucket(f, pid, thread), w);
 	f->nr_watches++;
 	/* It may have exited before attach: nothing would wake it again. */
 	pidwait_watch_check(w);
@@ -340,7 +355,9 @@ void pidwait_watch_fire(struct pidwait_watch *w, struct task_struct *task)
 			w->event_flags |= PIDWAIT_EVENT_STATUS;
 			w->status = exit_status(task);
 		}
-		list_add_tail(&w->ready, &f->ready);
+		w->ready = NULL;
+		*f->ready_tail = w;
+		f->ready_tail = &w->ready;
 		WRITE_ONCE(f->nr_ready, f->nr_ready + 1);
 		queued = true;
 	}
@@ -397,8 +414,7 @@ ssize_t pidwait_consume(struct pidwait_file *f, char __user *buf, size_t count)
 		return -ERESTARTSYS;
 	while (count - done >= sizeof(ev)) {
 		spin_lock_irq(&f->lock);
-		w = list_first_entry_or_null(&f->ready, struct pidwait_watch,
-					     ready);
+		w = f->ready;
 		spin_unlock_irq(&f->lock);
 		if (!w)
 			break;
@@ -414,7 +430,9 @@ ssize_t pidwait_consume(struct pidwait_file *f, char __user *buf, size_t count)
 			break;
 
 		spin_lock_irq(&f->lock);
-		list_del(&w->ready);
+		f->ready = w->ready;
+		if (!f->ready)
+			f->ready_tail = &f->ready;
 		WRITE_ONCE(f->nr_ready, f->nr_ready - 1);
 		spin_unlock_irq(&f->lock);
 		watch_drop(f, w);
@@ -433,7 +451,7 @@ void pidwait_show_watches(struct pidwait_file *f, struct seq_file *m)
 	if (mutex_lock_interruptible(&f->mutex))
 		return;
 	for (i = 0; i < 1U << f->bits; i++) {
-		hlist_for_each_entry(w, &f->buckets[i], node)
+		for (w = f->buckets[i]; w; w = w->next)
 			seq_printf(m, "pidwait pid:%d flags:0x%x cookie:0x%llx state:%s\n",
 				   w->nr, w->flags & PIDWAIT_ARM_KNOWN, w->cookie,
 				   READ_ONCE(w->state) == PIDWAIT_READY ?
