@@ -22,8 +22,32 @@
 #include "pidwait.h"
 
 unsigned int pidwait_max_watches = 1U << 20;
-module_param_named(max_watches, pidwait_max_watches, uint, 0644);
-MODULE_PARM_DESC(max_watches, "Most watches, armed or unread, per open file");
+
+/* FIONREAD answers in an int: the bytes of every unread event must fit. */
+#define PIDWAIT_MAX_WATCHES_LIMIT	(INT_MAX / sizeof(struct pidwait_event))
+
+static int max_watches_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int n;
+	int ret;
+
+	ret = kstrtouint(val, 0, &n);
+	if (ret)
+		return ret;
+	if (n > PIDWAIT_MAX_WATCHES_LIMIT)
+		return -EINVAL;
+	WRITE_ONCE(pidwait_max_watches, n);
+	return 0;
+}
+
+static const struct kernel_param_ops max_watches_ops = {
+	.set = max_watches_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(max_watches, &max_watches_ops, &pidwait_max_watches, 0644);
+MODULE_PARM_DESC(max_watches,
+		 "Most watches, armed or unread, per open file (up to 67108863)");
 
 static int backend_get(char *buf, const struct kernel_param *kp)
 {

@@ -98,6 +98,18 @@ TEST(parameters)
 	ASSERT_NE(0, pw_write_str(PARAM_MAX, "many"));
 	ASSERT_EQ(0, read_str(PARAM_MAX, backend, sizeof(backend)));
 	ASSERT_STREQ(buf, backend);
+
+	/*
+	 * So many unread events that FIONREAD's int could not count their
+	 * bytes: refused. The largest that fits is taken.
+	 */
+	ASSERT_EQ(-EINVAL, pw_write_str(PARAM_MAX, "67108864"));
+	ASSERT_EQ(-EINVAL, pw_write_str(PARAM_MAX, "4294967295"));
+	ASSERT_EQ(0, read_str(PARAM_MAX, backend, sizeof(backend)));
+	ASSERT_STREQ(buf, backend);
+	ASSERT_EQ(0, pw_write_str(PARAM_MAX, "67108863"));
+	ASSERT_EQ(67108863, pw_read_long(PARAM_MAX));
+	ASSERT_EQ(0, pw_write_str(PARAM_MAX, buf));
 }
 
 static int hooks_now(void)
