@@ -325,14 +325,19 @@ static const char *const lat_names[L_NR] = {
 	"/proc/PID every 1 s",
 };
 
-enum cost_phase { C_UNLOADED, C_IDLE, C_SLEEPERS, C_WATCHED, C_NR };
+enum cost_phase {
+	C_UNLOADED, C_IDLE, C_SLEEPERS_UNLOADED, C_SLEEPERS, C_WATCHED, C_NR
+};
 
 static const char *const cost_names[C_NR] = {
 	"module not loaded",
 	"loaded, idle",
+	"not loaded, N sleepers",
 	"loaded, N sleepers unwatched",
 	"loaded, N watches on sleepers",
 };
+
+#define COST_ROUNDS 16
 
 struct na {
 	char why[120];
@@ -351,9 +356,14 @@ struct results {
 	unsigned long cost_n;
 	struct {
 		bool ok;
+		unsigned int n;
 		double fork, thread;
+		double fork_r[COST_ROUNDS], thread_r[COST_ROUNDS];
 		struct na na;
 	} cost[C_NR];
+	/* Watched over not loaded, the same sleepers, round by round. */
+	double pair_fork, pair_thread;
+	unsigned int pairs;
 	struct {
 		unsigned long n, k;
 		double arm, disarm, arm_best, disarm_best;
@@ -1110,15 +1120,16 @@ static void *thread_fn(void *arg)
 }
 
 struct rates {
-	double fork[16], thread[16];
-	unsigned int n;
+	double fork, thread;
 };
 
-/* In a fresh small process, so that every phase forks the same mm. */
+/*
+ * One round, in a fresh small process, so that every phase forks the same
+ * mm.
+ */
 static bool measure_rates(double *fork_ps, double *thread_ps)
 {
 	struct rates *r = shared_alloc(sizeof(*r));
-	unsigned int rounds = opt.rounds > 16 ? 16 : opt.rounds;
 	uint64_t dur = (uint64_t)(opt.secs * NSEC);
 	int status;
 	pid_t m;
@@ -1126,66 +1137,109 @@ static bool measure_rates(double *fork_ps, double *thread_ps)
 
 	m = xfork();
 	if (!m) {
-		unsigned int i;
+		uint64_t t0 = now_ns(), t;
+		unsigned long k = 0;
 
-		for (i = 0; i < rounds; i++) {
-			uint64_t t0 = now_ns(), t;
-			unsigned long k = 0;
+		do {
+			pid_t p = fork();
 
-			do {
-				pid_t p = fork();
+			if (!p)
+				_exit(0);
+			if (p < 0 || waitpid(p, NULL, 0) != p)
+				_exit(1);
+			k++;
+		} while ((t = now_ns()) - t0 < dur);
+		r->fork = (double)k * NSEC / (double)(t - t0);
 
-				if (!p)
-					_exit(0);
-				if (p < 0 || waitpid(p, NULL, 0) != p)
-					_exit(1);
-				k++;
-			} while ((t = now_ns()) - t0 < dur);
-			r->fork[i] = (double)k * NSEC / (double)(t - t0);
+		t0 = now_ns();
+		k = 0;
+		do {
+			pthread_t th;
 
-			t0 = now_ns();
-			k = 0;
-			do {
-				pthread_t th;
-
-				if (pthread_create(&th, NULL, thread_fn, NULL) ||
-				    pthread_join(th, NULL))
-					_exit(1);
-				k++;
-			} while ((t = now_ns()) - t0 < dur);
-			r->thread[i] = (double)k * NSEC / (double)(t - t0);
-			r->n = i + 1;
-		}
+			if (pthread_create(&th, NULL, thread_fn, NULL) ||
+			    pthread_join(th, NULL))
+				_exit(1);
+			k++;
+		} while ((t = now_ns()) - t0 < dur);
+		r->thread = (double)k * NSEC / (double)(t - t0);
 		_exit(0);
 	}
 	ok = waitpid(m, &status, 0) == m && WIFEXITED(status) &&
-	     !WEXITSTATUS(status) && r->n == rounds;
+	     !WEXITSTATUS(status);
 	if (ok) {
-		*fork_ps = median_dbl(r->fork, rounds);
-		*thread_ps = median_dbl(r->thread, rounds);
+		*fork_ps = r->fork;
+		*thread_ps = r->thread;
 	}
 	munmap(r, sizeof(*r));
 	return ok;
 }
 
-static void cost_phase(enum cost_phase ph)
+static unsigned int cost_rounds(void)
 {
-	note("cost: %s", cost_names[ph]);
-	backend_now(R->backend[ph], sizeof(R->backend[ph]));
-	R->cost[ph].ok = measure_rates(&R->cost[ph].fork, &R->cost[ph].thread);
-	if (!R->cost[ph].ok) {
+	return opt.rounds > COST_ROUNDS ? COST_ROUNDS : opt.rounds;
+}
+
+/* One more round of @ph; the medians are taken at the end. */
+static void cost_round(enum cost_phase ph)
+{
+	unsigned int n = R->cost[ph].n;
+
+	if (!n) {
+		note("cost: %s", cost_names[ph]);
+		backend_now(R->backend[ph], sizeof(R->backend[ph]));
+	}
+	if (n >= COST_ROUNDS)
+		return;
+	if (!measure_rates(&R->cost[ph].fork_r[n], &R->cost[ph].thread_r[n])) {
 		set_na(&R->cost[ph].na, "the measuring process failed");
 		failures++;
+		return;
+	}
+	R->cost[ph].n = n + 1;
+}
+
+static void cost_phase(enum cost_phase ph)
+{
+	unsigned int r;
+
+	for (r = 0; r < cost_rounds(); r++)
+		cost_round(ph);
+}
+
+static void cost_medians(void)
+{
+	unsigned int p, r, n = 0;
+	double f[COST_ROUNDS], t[COST_ROUNDS];
+
+	for (p = 0; p < C_NR; p++) {
+		R->cost[p].ok = R->cost[p].n == cost_rounds() && !R->cost[p].na.why[0];
+		if (R->cost[p].ok) {
+			R->cost[p].fork = median_dbl(R->cost[p].fork_r, R->cost[p].n);
+			R->cost[p].thread = median_dbl(R->cost[p].thread_r, R->cost[p].n);
+		}
+	}
+	/* Rounds taken side by side: what drifts (the host, TCG) cancels. */
+	if (R->cost[C_WATCHED].ok && R->cost[C_SLEEPERS_UNLOADED].ok) {
+		for (r = 0; r < cost_rounds(); r++, n++) {
+			f[n] = R->cost[C_WATCHED].fork_r[r] /
+			       R->cost[C_SLEEPERS_UNLOADED].fork_r[r];
+			t[n] = R->cost[C_WATCHED].thread_r[r] /
+			       R->cost[C_SLEEPERS_UNLOADED].thread_r[r];
+		}
+		R->pair_fork = median_dbl(f, n);
+		R->pair_thread = median_dbl(t, n);
+		R->pairs = n;
 	}
 }
 
 /*
- * The holder: sleepers, then (on 'a') watches on all of them, then (on
- * 'q') the end. It reports the number spawned, then the number armed.
+ * The holder: sleepers; on 'a' a file with watches on all of them, on 'c'
+ * that file closed, on 'q' the end. It reports the number spawned, then
+ * the number armed at each 'a' and a byte at each 'c'.
  */
 static void __attribute__((noreturn)) holder_main(unsigned long n, int cmd, int rep)
 {
-	unsigned long i, armed = 0;
+	unsigned long i, armed;
 	struct group g;
 	int fd = -1;
 	char c;
@@ -1193,12 +1247,19 @@ static void __attribute__((noreturn)) holder_main(unsigned long n, int cmd, int 
 	become_holder();
 	group_spawn(&g, n);
 	write_full(rep, &g.n, sizeof(g.n));
-	while (read_full(cmd, &c, 1) && c == 'a') {
-		fd = pw_open(O_NONBLOCK);
-		for (i = 0; fd >= 0 && i < g.n; i++)
-			if (!pw_arm(fd, g.pids[i], i))
-				armed++;
-		write_full(rep, &armed, sizeof(armed));
+	while (read_full(cmd, &c, 1) && c != 'q') {
+		if (c == 'a') {
+			fd = pw_open(O_NONBLOCK);
+			for (i = 0, armed = 0; fd >= 0 && i < g.n; i++)
+				if (!pw_arm(fd, g.pids[i], i))
+					armed++;
+			write_full(rep, &armed, sizeof(armed));
+		} else if (c == 'c') {
+			if (fd >= 0)
+				close(fd);
+			fd = -1;
+			write_full(rep, &c, 1);
+		}
 	}
 	group_kill_gently(&g);
 	if (fd >= 0)
@@ -1206,12 +1267,20 @@ static void __attribute__((noreturn)) holder_main(unsigned long n, int cmd, int 
 	_exit(0);
 }
 
+/*
+ * Module not loaded and loaded idle, then with N sleepers: not loaded,
+ * loaded, and N watches on them, round after round, reloading the module
+ * between. So the goal's ratio (watched over not loaded) compares the same
+ * processes, taken within seconds of each other.
+ */
 static void section_cost(void)
 {
 	bool was_loaded = module_loaded();
 	bool can_reload = opt.reload && opt.ko && !geteuid();
 	unsigned long spawned = 0, armed = 0;
 	int cmd[2], rep[2];
+	unsigned int r;
+	char c;
 	pid_t h;
 
 	R->cost_n = opt.watches;
@@ -1223,11 +1292,14 @@ static void section_cost(void)
 			set_na(&R->cost[C_IDLE].na, "module not loaded (no --module/PIDWAIT_KO)");
 			R->cost[C_SLEEPERS].na = R->cost[C_IDLE].na;
 			R->cost[C_WATCHED].na = R->cost[C_IDLE].na;
+			R->cost[C_SLEEPERS_UNLOADED].na = R->cost[C_IDLE].na;
+			cost_medians();
 			return;
 		}
 	} else {
 		set_na(&R->cost[C_UNLOADED].na, "module loaded and not reloadable%s",
 		       opt.ko ? "" : " (no --module/PIDWAIT_KO)");
+		R->cost[C_SLEEPERS_UNLOADED].na = R->cost[C_UNLOADED].na;
 	}
 	cost_phase(C_IDLE);
 
@@ -1245,22 +1317,46 @@ static void section_cost(void)
 	if (!read_full(rep[0], &spawned, sizeof(spawned)))
 		spawned = 0;
 	R->cost_n = spawned;
-	if (spawned)
-		cost_phase(C_SLEEPERS);
-	else
+	if (!spawned) {
 		set_na(&R->cost[C_SLEEPERS].na, "no sleepers");
-	if (spawned && write_full(cmd[1], "a", 1) &&
-	    read_full(rep[0], &armed, sizeof(armed)) && armed == spawned) {
-		cost_phase(C_WATCHED);
-	} else {
-		set_na(&R->cost[C_WATCHED].na, "armed %lu of %lu", armed, spawned);
-		failures++;
+		R->cost[C_WATCHED].na = R->cost[C_SLEEPERS].na;
+		if (can_reload)
+			R->cost[C_SLEEPERS_UNLOADED].na = R->cost[C_SLEEPERS].na;
+	}
+	for (r = 0; spawned && r < cost_rounds(); r++) {
+		if (can_reload) {
+			if (!module_unload()) {
+				set_na(&R->cost[C_SLEEPERS_UNLOADED].na, "cannot unload");
+				can_reload = false;
+				failures++;
+			} else {
+				cost_round(C_SLEEPERS_UNLOADED);
+				if (!module_load()) {
+					set_na(&R->cost[C_WATCHED].na, "cannot reload");
+					failures++;
+					break;
+				}
+			}
+		}
+		cost_round(C_SLEEPERS);
+		if (!write_full(cmd[1], "a", 1) ||
+		    !read_full(rep[0], &armed, sizeof(armed)) || armed != spawned) {
+			set_na(&R->cost[C_WATCHED].na, "armed %lu of %lu", armed, spawned);
+			failures++;
+			break;
+		}
+		cost_round(C_WATCHED);
+		if (!write_full(cmd[1], "c", 1) || !read_full(rep[0], &c, 1)) {
+			failures++;
+			break;
+		}
 	}
 	write_full(cmd[1], "q", 1);
 	close(cmd[1]);
 	close(rep[0]);
 	waitpid(h, NULL, 0);
-	if (!was_loaded && can_reload)
+	cost_medians();
+	if (!was_loaded && module_loaded() && opt.reload && opt.ko && !geteuid())
 		module_unload();
 }
 
@@ -1781,7 +1877,7 @@ static void print_cost(void)
 	int p;
 
 	printf("\n2. Cost on unrelated processes (median of %u rounds of %.1f s; N = %lu)\n",
-	       opt.rounds, opt.secs, R->cost_n);
+	       cost_rounds(), opt.secs, R->cost_n);
 	printf("%-32s %12s %8s %14s %8s  %s\n", "phase", "fork+exit/s", "ratio",
 	       "pthread c+j/s", "ratio", "measured on");
 	for (p = 0; p < C_NR; p++) {
@@ -1807,10 +1903,10 @@ static void print_cost(void)
 		printf("%-32s %12.0f %8s %14.0f %8s  %s\n", name, R->cost[p].fork,
 		       a, R->cost[p].thread, b, tag);
 	}
-	if (R->cost[C_WATCHED].ok && R->cost[C_SLEEPERS].ok)
-		printf("   (watched / same sleepers unwatched: fork+exit %.3fx, pthread %.3fx)\n",
-		       R->cost[C_WATCHED].fork / R->cost[C_SLEEPERS].fork,
-		       R->cost[C_WATCHED].thread / R->cost[C_SLEEPERS].thread);
+	if (R->pairs)
+		printf("   (watched / not loaded, the same sleepers, median of %u rounds taken in turn:\n"
+		       "    fork+exit %.3fx, pthread %.3fx)\n", R->pairs,
+		       R->pair_fork, R->pair_thread);
 }
 
 static void print_scale(void)
@@ -1901,8 +1997,8 @@ static void print_goals(void)
 {
 	double pw = (double)R->lat[L_PW_EPOLL].med, pf = (double)R->lat[L_PIDFD].med;
 	double pr = (double)R->lat[L_PROC].med;
-	double fk = R->cost[C_WATCHED].ok && R->cost[C_UNLOADED].ok ?
-		    R->cost[C_WATCHED].fork / R->cost[C_UNLOADED].fork : 0;
+	/* Not loaded, with the same sleepers as the watches: see section_cost. */
+	double fk = R->pairs ? R->pair_fork : 0;
 	int lo = -1, hi = -1, s;
 	double ga = 0, gd = 0;
 	bool mem = R->mem_n && !R->mem_na.why[0];
@@ -1924,7 +2020,7 @@ static void print_goals(void)
 	       pf > 0 ? R->lat[L_PW_READ].med / pf : 0);
 	printf("  %-6s latency >= 1000x better than 1 s polling: %.0fx\n",
 	       verdict(pw > 0 && pr > 0, pr / pw >= 1000), pw > 0 ? pr / pw : 0);
-	printf("  %-6s fork+exit with %lu watches >= 0.99x not loaded: %.3fx\n",
+	printf("  %-6s fork+exit with %lu watches >= 0.99x not loaded (same sleepers): %.3fx\n",
 	       verdict(fk > 0, fk >= 0.99), R->cost_n, fk);
 	printf("  %-6s arm/disarm flat from %lu to %lu (<= 1.5x, best of rounds):"
 	       " arm %.2fx, disarm %.2fx\n",
@@ -1961,7 +2057,7 @@ static void usage(FILE *f)
 "  --sizes A,B,C      table sizes for arm/disarm (default 1000,100000,1000000)\n"
 "  --fanout A,B,C     files woken by one exit (default 1,100,10000)\n"
 "  --secs S           seconds per throughput round (default 1)\n"
-"  --rounds N         throughput and arm/disarm rounds (default 5)\n"
+"  --rounds N         throughput and arm/disarm rounds (default 9)\n"
 "  --module PATH      pidwait.ko, to unload and reload it for the cost\n"
 "                     phases (default: $PIDWAIT_KO)\n"
 "  --no-reload        leave the module as it is\n"
@@ -2031,7 +2127,7 @@ int main(int argc, char **argv)
 	opt.nsizes = parse_list("1000,100000,1000000", opt.sizes);
 	opt.nfan = parse_list("1,100,10000", opt.fan);
 	opt.secs = 1;
-	opt.rounds = 5;
+	opt.rounds = 9;
 	opt.reload = true;
 
 	/* First pass: --short sets the defaults the other options override. */
