@@ -402,7 +402,7 @@ void pidwait_watch_check(struct pidwait_watch *w)
 
 /*
  * Copies out whole events, oldest first, and frees their watches. An event
- * leaves the ready list only once it has reached the user.
+ * leaves the ready queue only once it has reached the user.
  */
 ssize_t pidwait_consume(struct pidwait_file *f, char __user *buf, size_t count)
 {
