@@ -1032,30 +1032,37 @@ static uint64_t lat_sample(struct lat_ctx *c, enum lat_method m)
 	return t - *c->s->stamp;
 }
 
-static void lat_method(struct lat_ctx *c, enum lat_method m, unsigned int n)
+/* Samples of one method, and its figures once sorted. */
+struct lat_samples {
+	uint64_t *v;
+	unsigned int got, lost;
+	bool on;
+};
+
+static void lat_take(struct lat_ctx *c, enum lat_method m, struct lat_samples *ls)
 {
-	uint64_t *v = calloc(n, sizeof(*v));
-	unsigned int i, got = 0;
+	uint64_t ns = lat_sample(c, m);
 
-	if (!v)
-		die("out of memory");
-	note("latency: %s, %u samples", lat_names[m], n);
-	for (i = 0; i < n; i++) {
-		uint64_t ns = lat_sample(c, m);
-
-		if (!ns) {
-			/* The proc connector may simply be compiled out. */
-			if (m == L_NETLINK && got == 0) {
-				set_na(&R->lat[m].na, "no exit event in 5 s (CONFIG_PROC_EVENTS?)");
-				free(v);
-				return;
-			}
-			note("%s: sample %u lost", lat_names[m], i);
-			failures++;
-			continue;
-		}
-		v[got++] = ns;
+	if (ns) {
+		ls->v[ls->got++] = ns;
+		return;
 	}
+	/* The proc connector may simply be compiled out. */
+	if (m == L_NETLINK && ls->got == 0) {
+		set_na(&R->lat[m].na, "no exit event in 5 s (CONFIG_PROC_EVENTS?)");
+		ls->on = false;
+		return;
+	}
+	note("%s: sample lost", lat_names[m]);
+	ls->lost++;
+	failures++;
+}
+
+static void lat_figures(enum lat_method m, struct lat_samples *ls)
+{
+	unsigned int got = ls->got;
+	uint64_t *v = ls->v;
+
 	qsort(v, got, sizeof(*v), cmp_u64);
 	R->lat[m].n = got;
 	if (got) {
@@ -1066,11 +1073,44 @@ static void lat_method(struct lat_ctx *c, enum lat_method m, unsigned int n)
 	free(v);
 }
 
+/*
+ * The event methods take turns, sample by sample and in a rotating order,
+ * so that a drift of the host or of TCG weighs on each alike and their
+ * ratios hold; /proc polling, up to a second a sample, comes last.
+ */
+static void lat_all(struct lat_ctx *c, const bool *on)
+{
+	struct lat_samples ls[L_NR];
+	unsigned int i, k, m, n;
+
+	memset(ls, 0, sizeof(ls));
+	for (m = 0; m < L_NR; m++) {
+		n = m == L_PROC ? opt.proc_samples : opt.samples;
+		ls[m].on = on[m];
+		ls[m].v = calloc(n ? n : 1, sizeof(uint64_t));
+		if (!ls[m].v)
+			die("out of memory");
+		if (on[m])
+			note("latency: %s, %u samples", lat_names[m], n);
+	}
+	for (i = 0; i < opt.samples; i++)
+		for (k = 0; k < L_PROC; k++) {
+			m = (i + k) % L_PROC;
+			if (ls[m].on)
+				lat_take(c, m, &ls[m]);
+		}
+	for (i = 0; ls[L_PROC].on && i < opt.proc_samples; i++)
+		lat_take(c, L_PROC, &ls[L_PROC]);
+	for (m = 0; m < L_NR; m++)
+		lat_figures(m, &ls[m]);
+}
+
 static void section_latency(struct spawner *s)
 {
 	struct lat_ctx c = { .s = s, .nl = -1 };
 	struct epoll_event ee = { .events = EPOLLIN };
 	struct sigaction sa = { .sa_handler = on_alarm };
+	bool on[L_NR] = { false };
 	int fd;
 
 	sigaction(SIGALRM, &sa, NULL);
@@ -1081,8 +1121,8 @@ static void section_latency(struct spawner *s)
 	c.ep_pidfd = epoll_create1(EPOLL_CLOEXEC);
 	if (c.pw_nb >= 0 && c.pw_blk >= 0 &&
 	    !epoll_ctl(c.ep_pw, EPOLL_CTL_ADD, c.pw_nb, &ee)) {
-		lat_method(&c, L_PW_EPOLL, opt.samples);
-		lat_method(&c, L_PW_READ, opt.samples);
+		on[L_PW_EPOLL] = true;
+		on[L_PW_READ] = true;
 	} else {
 		set_na(&R->lat[L_PW_EPOLL].na, PIDWAIT_DEVICE ": %s", strerror(errno));
 		R->lat[L_PW_READ].na = R->lat[L_PW_EPOLL].na;
@@ -1090,17 +1130,18 @@ static void section_latency(struct spawner *s)
 	fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
 	if (fd >= 0) {
 		close(fd);
-		lat_method(&c, L_PIDFD, opt.samples);
+		on[L_PIDFD] = true;
 	} else {
 		set_na(&R->lat[L_PIDFD].na, "pidfd_open: %s", strerror(errno));
 	}
 	c.nl = nl_open();
 	if (c.nl >= 0)
-		lat_method(&c, L_NETLINK, opt.samples);
+		on[L_NETLINK] = true;
 	else
 		set_na(&R->lat[L_NETLINK].na, "proc connector: %s", strerror(-c.nl));
-	lat_method(&c, L_KILL, opt.samples);
-	lat_method(&c, L_PROC, opt.proc_samples);
+	on[L_KILL] = true;
+	on[L_PROC] = true;
+	lat_all(&c, on);
 	if (c.nl >= 0)
 		close(c.nl);
 	if (c.pw_nb >= 0)
