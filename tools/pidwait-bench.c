@@ -305,6 +305,7 @@ static int cmp_dbl(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Sorts @v. */
 static double median_dbl(double *v, unsigned int n)
 {
 	qsort(v, n, sizeof(*v), cmp_dbl);
@@ -363,6 +364,8 @@ struct results {
 	} cost[C_NR];
 	/* Watched over not loaded, the same sleepers, round by round. */
 	double pair_fork, pair_thread;
+	double pair_fork_lo, pair_fork_hi;	/* the spread of rounds */
+	double ctl_fork, ctl_thread;		/* loaded, unwatched: the control */
 	unsigned int pairs;
 	struct {
 		unsigned long n, k;
@@ -1164,9 +1167,30 @@ struct rates {
 	double fork, thread;
 };
 
+/* In the measuring process: fork+exit+waitpid for @dur; how many, in @ns. */
+static unsigned long fork_exit_for(uint64_t dur, uint64_t *ns)
+{
+	uint64_t t0 = now_ns(), t;
+	unsigned long k = 0;
+
+	do {
+		pid_t p = fork();
+
+		if (!p)
+			_exit(0);
+		if (p < 0 || waitpid(p, NULL, 0) != p)
+			_exit(1);
+		k++;
+	} while ((t = now_ns()) - t0 < dur);
+	*ns = t - t0;
+	return k;
+}
+
 /*
  * One round, in a fresh small process, so that every phase forks the same
- * mm.
+ * mm. A quarter of a round forks unmeasured first: what the change of
+ * phase left running (an unload's RCU work, the frees of a close) settles,
+ * and the fresh process has its code translated (TCG) before it counts.
  */
 static bool measure_rates(double *fork_ps, double *thread_ps)
 {
@@ -1178,19 +1202,12 @@ static bool measure_rates(double *fork_ps, double *thread_ps)
 
 	m = xfork();
 	if (!m) {
-		uint64_t t0 = now_ns(), t;
+		uint64_t t0, t;
 		unsigned long k = 0;
 
-		do {
-			pid_t p = fork();
-
-			if (!p)
-				_exit(0);
-			if (p < 0 || waitpid(p, NULL, 0) != p)
-				_exit(1);
-			k++;
-		} while ((t = now_ns()) - t0 < dur);
-		r->fork = (double)k * NSEC / (double)(t - t0);
+		fork_exit_for(dur / 4, &t);
+		k = fork_exit_for(dur, &t);
+		r->fork = (double)k * NSEC / (double)t;
 
 		t0 = now_ns();
 		k = 0;
@@ -1239,37 +1256,56 @@ static void cost_round(enum cost_phase ph)
 	R->cost[ph].n = n + 1;
 }
 
+/* The rounds of @ph still missing. */
 static void cost_phase(enum cost_phase ph)
 {
 	unsigned int r;
 
-	for (r = 0; r < cost_rounds(); r++)
+	for (r = R->cost[ph].n; r < cost_rounds(); r++)
 		cost_round(ph);
+}
+
+/* Round by round, @a over @b. */
+static unsigned int pair_ratios(enum cost_phase a, enum cost_phase b,
+				double *f, double *t)
+{
+	unsigned int r;
+
+	for (r = 0; r < cost_rounds(); r++) {
+		f[r] = R->cost[a].fork_r[r] / R->cost[b].fork_r[r];
+		t[r] = R->cost[a].thread_r[r] / R->cost[b].thread_r[r];
+	}
+	return r;
 }
 
 static void cost_medians(void)
 {
-	unsigned int p, r, n = 0;
+	unsigned int p, n;
 	double f[COST_ROUNDS], t[COST_ROUNDS];
 
-	for (p = 0; p < C_NR; p++) {
+	for (p = 0; p < C_NR; p++)
 		R->cost[p].ok = R->cost[p].n == cost_rounds() && !R->cost[p].na.why[0];
+	/*
+	 * Rounds taken side by side: what drifts (the host, TCG) cancels.
+	 * Before the medians below, which sort the rounds.
+	 */
+	if (R->cost[C_WATCHED].ok && R->cost[C_SLEEPERS_UNLOADED].ok &&
+	    R->cost[C_SLEEPERS].ok) {
+		n = pair_ratios(C_SLEEPERS, C_SLEEPERS_UNLOADED, f, t);
+		R->ctl_fork = median_dbl(f, n);
+		R->ctl_thread = median_dbl(t, n);
+		n = pair_ratios(C_WATCHED, C_SLEEPERS_UNLOADED, f, t);
+		R->pair_fork = median_dbl(f, n);
+		R->pair_thread = median_dbl(t, n);
+		R->pair_fork_lo = f[0];
+		R->pair_fork_hi = f[n - 1];
+		R->pairs = n;
+	}
+	for (p = 0; p < C_NR; p++) {
 		if (R->cost[p].ok) {
 			R->cost[p].fork = median_dbl(R->cost[p].fork_r, R->cost[p].n);
 			R->cost[p].thread = median_dbl(R->cost[p].thread_r, R->cost[p].n);
 		}
-	}
-	/* Rounds taken side by side: what drifts (the host, TCG) cancels. */
-	if (R->cost[C_WATCHED].ok && R->cost[C_SLEEPERS_UNLOADED].ok) {
-		for (r = 0; r < cost_rounds(); r++, n++) {
-			f[n] = R->cost[C_WATCHED].fork_r[r] /
-			       R->cost[C_SLEEPERS_UNLOADED].fork_r[r];
-			t[n] = R->cost[C_WATCHED].thread_r[r] /
-			       R->cost[C_SLEEPERS_UNLOADED].thread_r[r];
-		}
-		R->pair_fork = median_dbl(f, n);
-		R->pair_thread = median_dbl(t, n);
-		R->pairs = n;
 	}
 }
 
@@ -1310,8 +1346,8 @@ static void __attribute__((noreturn)) holder_main(unsigned long n, int cmd, int 
 
 /*
  * Module not loaded and loaded idle, then with N sleepers: not loaded,
- * loaded, and N watches on them, round after round, reloading the module
- * between. So the goal's ratio (watched over not loaded) compares the same
+ * loaded, and N watches on them, each group round after round in turns,
+ * reloading the module between. So the goal's ratio (watched over not loaded) compares the same
  * processes, taken within seconds of each other.
  */
 static void section_cost(void)
@@ -1328,14 +1364,24 @@ static void section_cost(void)
 	if (was_loaded && can_reload && !module_unload())
 		can_reload = false;
 	if (!module_loaded()) {
-		cost_phase(C_UNLOADED);
-		if (!can_reload || !module_load()) {
-			set_na(&R->cost[C_IDLE].na, "module not loaded (no --module/PIDWAIT_KO)");
-			R->cost[C_SLEEPERS].na = R->cost[C_IDLE].na;
-			R->cost[C_WATCHED].na = R->cost[C_IDLE].na;
-			R->cost[C_SLEEPERS_UNLOADED].na = R->cost[C_IDLE].na;
-			cost_medians();
-			return;
+		/* In turns too: the first seconds of a run are not like the rest. */
+		for (r = 0; r < cost_rounds(); r++) {
+			if (r && !module_unload()) {
+				set_na(&R->cost[C_UNLOADED].na, "cannot unload");
+				failures++;
+				break;
+			}
+			cost_round(C_UNLOADED);
+			if (!can_reload || !module_load()) {
+				set_na(&R->cost[C_IDLE].na,
+				       "module not loaded (no --module/PIDWAIT_KO)");
+				R->cost[C_SLEEPERS].na = R->cost[C_IDLE].na;
+				R->cost[C_WATCHED].na = R->cost[C_IDLE].na;
+				R->cost[C_SLEEPERS_UNLOADED].na = R->cost[C_IDLE].na;
+				cost_medians();
+				return;
+			}
+			cost_round(C_IDLE);
 		}
 	} else {
 		set_na(&R->cost[C_UNLOADED].na, "module loaded and not reloadable%s",
@@ -1946,8 +1992,11 @@ static void print_cost(void)
 	}
 	if (R->pairs)
 		printf("   (watched / not loaded, the same sleepers, median of %u rounds taken in turn:\n"
-		       "    fork+exit %.3fx, pthread %.3fx)\n", R->pairs,
-		       R->pair_fork, R->pair_thread);
+		       "    fork+exit %.3fx (rounds %.3f to %.3f), pthread %.3fx;\n"
+		       "    the control, loaded and unwatched / not loaded: fork+exit %.3fx,\n"
+		       "    pthread %.3fx, where no code of the module runs on these forks)\n",
+		       R->pairs, R->pair_fork, R->pair_fork_lo, R->pair_fork_hi,
+		       R->pair_thread, R->ctl_fork, R->ctl_thread);
 }
 
 static void print_scale(void)
@@ -2061,8 +2110,9 @@ static void print_goals(void)
 	       pf > 0 ? R->lat[L_PW_READ].med / pf : 0);
 	printf("  %-6s latency >= 1000x better than 1 s polling: %.0fx\n",
 	       verdict(pw > 0 && pr > 0, pr / pw >= 1000), pw > 0 ? pr / pw : 0);
-	printf("  %-6s fork+exit with %lu watches >= 0.99x not loaded (same sleepers): %.3fx\n",
-	       verdict(fk > 0, fk >= 0.99), R->cost_n, fk);
+	printf("  %-6s fork+exit with %lu watches >= 0.99x not loaded (same sleepers): %.3fx"
+	       " (control %.3fx)\n",
+	       verdict(fk > 0, fk >= 0.99), R->cost_n, fk, R->pairs ? R->ctl_fork : 0);
 	printf("  %-6s arm/disarm flat from %lu to %lu (<= 1.5x, best of rounds):"
 	       " arm %.2fx, disarm %.2fx\n",
 	       verdict(ga > 0, ga <= 1.5 && gd <= 1.5),
@@ -2216,6 +2266,10 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			opt.rounds = (unsigned int)parse_num(optarg);
+			if (!opt.rounds) {
+				fprintf(stderr, PROG ": --rounds: at least 1\n");
+				exit(RC_USAGE);
+			}
 			break;
 		case 'm':
 			ko_opt = optarg;
