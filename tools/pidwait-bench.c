@@ -345,7 +345,7 @@ struct na {
 };
 
 struct results {
-	char env[320];
+	char env[384];
 	char backend[C_NR][32];
 	char lat_backend[32];
 	char scale_backend[32];
@@ -455,7 +455,7 @@ static void backend_now(char *buf, size_t len)
 static void describe_env(void)
 {
 	struct utsname u;
-	char plat[128], cpu[128] = "?", line[256];
+	char plat[128], cpu[128] = "?", line[256], clk[32];
 	FILE *f = fopen("/proc/cpuinfo", "re");
 
 	uname(&u);
@@ -468,8 +468,13 @@ static void describe_env(void)
 		}
 	if (f)
 		fclose(f);
-	snprintf(R->env, sizeof(R->env), "Linux %.64s, %.100s, %ld vCPUs, CPU %.100s",
-		 u.release, plat, sysconf(_SC_NPROCESSORS_ONLN), cpu);
+	/* Every stamp reads it: under a VM, hpet or acpi_pm cost a device exit. */
+	if (!read_file("/sys/devices/system/clocksource/clocksource0/current_clocksource",
+		       clk, sizeof(clk)))
+		snprintf(clk, sizeof(clk), "?");
+	snprintf(R->env, sizeof(R->env),
+		 "Linux %.64s, %.100s, %ld vCPUs, CPU %.100s, clocksource %.32s",
+		 u.release, plat, sysconf(_SC_NPROCESSORS_ONLN), cpu, clk);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1077,14 +1082,16 @@ static void lat_figures(enum lat_method m, struct lat_samples *ls)
 }
 
 /*
- * The event methods take turns, sample by sample and in a rotating order,
- * so that a drift of the host or of TCG weighs on each alike and their
- * ratios hold; /proc polling, up to a second a sample, comes last.
+ * The event methods take turns, sample by sample, so that a drift of the
+ * host or of TCG weighs on each alike and their ratios hold. Each turn is
+ * in a new random order: in a fixed cycle a method would always follow
+ * the same other one, and inherit what that one leaves behind (a poller's
+ * timers, a reaping). /proc polling, up to a second a sample, comes last.
  */
 static void lat_all(struct lat_ctx *c, const bool *on)
 {
 	struct lat_samples ls[L_NR];
-	unsigned int i, k, m, n;
+	unsigned int i, k, m, n, order[L_PROC];
 
 	memset(ls, 0, sizeof(ls));
 	for (m = 0; m < L_NR; m++) {
@@ -1096,12 +1103,21 @@ static void lat_all(struct lat_ctx *c, const bool *on)
 		if (on[m])
 			note("latency: %s, %u samples", lat_names[m], n);
 	}
-	for (i = 0; i < opt.samples; i++)
+	for (k = 0; k < L_PROC; k++)
+		order[k] = k;
+	for (i = 0; i < opt.samples; i++) {
+		for (k = L_PROC - 1; k > 0; k--) {
+			unsigned int j = (unsigned int)(rnd() % (k + 1)), tmp = order[k];
+
+			order[k] = order[j];
+			order[j] = tmp;
+		}
 		for (k = 0; k < L_PROC; k++) {
-			m = (i + k) % L_PROC;
+			m = order[k];
 			if (ls[m].on)
 				lat_take(c, m, &ls[m]);
 		}
+	}
 	for (i = 0; ls[L_PROC].on && i < opt.proc_samples; i++)
 		lat_take(c, L_PROC, &ls[L_PROC]);
 	for (m = 0; m < L_NR; m++)
