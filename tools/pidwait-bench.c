@@ -1043,7 +1043,7 @@ static uint64_t lat_sample(struct lat_ctx *c, enum lat_method m)
 /* Samples of one method, and its figures once sorted. */
 struct lat_samples {
 	uint64_t *v;
-	unsigned int got, lost;
+	unsigned int got;
 	bool on;
 };
 
@@ -1062,7 +1062,6 @@ static void lat_take(struct lat_ctx *c, enum lat_method m, struct lat_samples *l
 		return;
 	}
 	note("%s: sample lost", lat_names[m]);
-	ls->lost++;
 	failures++;
 }
 
@@ -1183,23 +1182,35 @@ struct rates {
 	double fork, thread;
 };
 
-/* In the measuring process: fork+exit+waitpid for @dur; how many, in @ns. */
-static unsigned long fork_exit_for(uint64_t dur, uint64_t *ns)
+static void fork_once(void)
+{
+	pid_t p = fork();
+
+	if (!p)
+		_exit(0);
+	if (p < 0 || waitpid(p, NULL, 0) != p)
+		_exit(1);
+}
+
+static void thread_once(void)
+{
+	pthread_t th;
+
+	if (pthread_create(&th, NULL, thread_fn, NULL) || pthread_join(th, NULL))
+		_exit(1);
+}
+
+/* In the measuring process: @op, over and over for @dur; how many a second. */
+static double rate_for(void (*op)(void), uint64_t dur)
 {
 	uint64_t t0 = now_ns(), t;
 	unsigned long k = 0;
 
 	do {
-		pid_t p = fork();
-
-		if (!p)
-			_exit(0);
-		if (p < 0 || waitpid(p, NULL, 0) != p)
-			_exit(1);
+		op();
 		k++;
 	} while ((t = now_ns()) - t0 < dur);
-	*ns = t - t0;
-	return k;
+	return (double)k * NSEC / (double)(t - t0);
 }
 
 /*
@@ -1218,24 +1229,9 @@ static bool measure_rates(double *fork_ps, double *thread_ps)
 
 	m = xfork();
 	if (!m) {
-		uint64_t t0, t;
-		unsigned long k = 0;
-
-		fork_exit_for(dur / 4, &t);
-		k = fork_exit_for(dur, &t);
-		r->fork = (double)k * NSEC / (double)t;
-
-		t0 = now_ns();
-		k = 0;
-		do {
-			pthread_t th;
-
-			if (pthread_create(&th, NULL, thread_fn, NULL) ||
-			    pthread_join(th, NULL))
-				_exit(1);
-			k++;
-		} while ((t = now_ns()) - t0 < dur);
-		r->thread = (double)k * NSEC / (double)(t - t0);
+		rate_for(fork_once, dur / 4);
+		r->fork = rate_for(fork_once, dur);
+		r->thread = rate_for(thread_once, dur);
 		_exit(0);
 	}
 	ok = waitpid(m, &status, 0) == m && WIFEXITED(status) &&
@@ -1363,8 +1359,8 @@ static void __attribute__((noreturn)) holder_main(unsigned long n, int cmd, int 
 /*
  * Module not loaded and loaded idle, then with N sleepers: not loaded,
  * loaded, and N watches on them, each group round after round in turns,
- * reloading the module between. So the goal's ratio (watched over not loaded) compares the same
- * processes, taken within seconds of each other.
+ * reloading the module between. So the goal's ratio (watched over not
+ * loaded) compares the same processes, taken within seconds of each other.
  */
 static void section_cost(void)
 {
@@ -1389,6 +1385,7 @@ static void section_cost(void)
 			}
 			cost_round(C_UNLOADED);
 			if (!can_reload || !module_load()) {
+				cost_phase(C_UNLOADED);
 				set_na(&R->cost[C_IDLE].na,
 				       "module not loaded (no --module/PIDWAIT_KO)");
 				R->cost[C_SLEEPERS].na = R->cost[C_IDLE].na;
