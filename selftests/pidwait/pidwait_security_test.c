@@ -1373,27 +1373,23 @@ TEST_F_TIMEOUT(memcg, watches_charged, 120)
  * users who run containers turn them on: do as they do for the run, so
  * that the user-namespace cases are tested there rather than skipped.
  */
-static long userns_enable(void)
+static bool userns_raise(void)
 {
-	long old = pw_read_long(MAX_USERNS);
-
-	if (old == 0 && pw_write_str(MAX_USERNS, "1024"))
-		return -1;
-	return old;
+	return pw_read_long(MAX_USERNS) == 0 && !pw_write_str(MAX_USERNS, "1024");
 }
 
 int main(int argc, char **argv)
 {
-	long userns_max;
+	bool userns_raised;
 	int ret;
 
 	if (argc >= 2 && !strcmp(argv[1], SETUID_HELPER_ARG))
 		return setuid_helper(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], PW_EXEC_HELPER_ARG))
 		return pw_exec_helper(argc, argv);
-	userns_max = userns_enable();
+	userns_raised = userns_raise();
 	ret = test_harness_run(argc, argv);
-	if (userns_max == 0)
+	if (userns_raised)
 		pw_write_str(MAX_USERNS, "0");
 	return ret;
 }
