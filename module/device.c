@@ -49,6 +49,31 @@ module_param_cb(max_watches, &max_watches_ops, &pidwait_max_watches, 0644);
 MODULE_PARM_DESC(max_watches,
 		 "Most watches, armed or unread, per open file (up to 67108863)");
 
+/* The counts are ints. */
+static int max_user_watches_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int n;
+	int ret;
+
+	ret = kstrtouint(val, 0, &n);
+	if (ret)
+		return ret;
+	if (n > INT_MAX)
+		return -EINVAL;
+	WRITE_ONCE(pidwait_max_user_watches, n);
+	return 0;
+}
+
+static const struct kernel_param_ops max_user_watches_ops = {
+	.set = max_user_watches_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(max_user_watches, &max_user_watches_ops,
+		&pidwait_max_user_watches, 0644);
+MODULE_PARM_DESC(max_user_watches,
+		 "Most watches, armed or unread, per user across all files (default: 1% of memory's worth)");
+
 static int backend_get(char *buf, const struct kernel_param *kp)
 {
 	return scnprintf(buf, PAGE_SIZE, "%s\n", PIDWAIT_EXIT_NAME);
@@ -82,7 +107,7 @@ static int pidwait_open(struct inode *inode, struct file *file)
 	f = kzalloc(sizeof(*f), PIDWAIT_GFP_ACCOUNT);
 	if (!f)
 		return -ENOMEM;
-	ret = pidwait_file_init(f);
+	ret = pidwait_file_init(f, file->f_cred);
 	if (ret) {
 		kfree(f);
 		return ret;
@@ -140,6 +165,8 @@ static long pidwait_get_info(struct pidwait_file *f,
 	info.event_size = sizeof(struct pidwait_event);
 	info.max_watches = READ_ONCE(pidwait_max_watches);
 	info.nr_watches = READ_ONCE(f->nr_watches);
+	info.max_user_watches = READ_ONCE(pidwait_max_user_watches);
+	info.user_watches = pidwait_user_watches(f->user);
 	return copy_to_user(uinfo, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
@@ -205,6 +232,7 @@ static int __init pidwait_init(void)
 	BUILD_BUG_ON(sizeof(struct pidwait_event) != 32);
 	BUILD_BUG_ON(sizeof(struct pidwait_info) != 64);
 
+	pidwait_users_init();
 	ret = pidwait_watches_init();
 	if (ret)
 		return ret;

@@ -13,11 +13,24 @@
 
 struct pidwait_watch;
 
+/* A watch in the pid table of the hooks (exit_table.c). */
+struct pidwait_table_link {
+	struct hlist_node node;
+	struct list_head poll;
+};
+
 #if defined(PIDWAIT_EXIT_PIDFD)
 #define PIDWAIT_EXIT_NAME "wait_pidfd"
-/* A wait entry on the watched struct pid's wait_pidfd. */
+/*
+ * A wait entry on the watched struct pid's wait_pidfd; before 6.9, where
+ * the kernel does not wake it for a thread, thread watches are in the
+ * table instead.
+ */
 struct pidwait_exit_link {
-	struct wait_queue_entry wait;
+	union {
+		struct wait_queue_entry wait;
+		struct pidwait_table_link table;
+	};
 };
 #elif defined(PIDWAIT_EXIT_KPROBE) || defined(PIDWAIT_EXIT_TRACEPOINT)
 #ifdef PIDWAIT_EXIT_KPROBE
@@ -25,10 +38,8 @@ struct pidwait_exit_link {
 #else
 #define PIDWAIT_EXIT_NAME "tracepoint"
 #endif
-/* In the pid table of exit_table.c, and maybe on its poll list. */
 struct pidwait_exit_link {
-	struct hlist_node node;
-	struct list_head poll;
+	struct pidwait_table_link table;
 };
 #else
 #error "pidwait: no exit backend for this kernel"

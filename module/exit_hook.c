@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Registering a kprobe or a tracepoint probe is cheap, unregistering one
- * waits for an RCU grace period: a loop of arming and reading one watch
- * would pay that every round. So a hook goes a second after its last user,
- * and no hook is left on an idle module.
+ * Arming a kprobe or a tracepoint patches kernel text, and disarming it
+ * patches it back: a loop of arming and reading one watch would pay that
+ * every round. So a hook is disarmed a second after its last user, and no
+ * hook is left armed on an idle module. Loading the module only checks
+ * that each hook can be placed: it patches nothing.
  */
 #include <linux/atomic.h>
 #include <linux/jiffies.h>
@@ -16,7 +17,7 @@ atomic_t pidwait_hooks_enabled = ATOMIC_INIT(0);
 
 static void hook_disable(struct pidwait_hook *h)
 {
-	h->disable();
+	h->ops->disable();
 	h->enabled = false;
 	atomic_dec(&pidwait_hooks_enabled);
 }
@@ -32,23 +33,17 @@ static void hook_off(struct work_struct *work)
 	mutex_unlock(&h->mutex);
 }
 
-void pidwait_hook_init(struct pidwait_hook *h, int (*enable)(void),
-		       void (*disable)(void))
+int pidwait_hook_init(struct pidwait_hook *h, const struct pidwait_hook_ops *ops)
 {
-	h->enable = enable;
-	h->disable = disable;
+	int ret;
+
+	h->ops = ops;
 	mutex_init(&h->mutex);
 	h->users = 0;
 	h->enabled = false;
 	INIT_DELAYED_WORK(&h->off, hook_off);
-}
-
-int pidwait_hook_try(struct pidwait_hook *h)
-{
-	int ret = h->enable();
-
-	if (!ret)
-		h->disable();
+	ret = ops->prepare();
+	h->prepared = !ret;
 	return ret;
 }
 
@@ -57,8 +52,10 @@ int pidwait_hook_get(struct pidwait_hook *h)
 	int ret = 0;
 
 	mutex_lock(&h->mutex);
-	if (!h->enabled) {
-		ret = h->enable();
+	if (!h->prepared) {
+		ret = -EOPNOTSUPP;
+	} else if (!h->enabled) {
+		ret = h->ops->enable();
 		if (!ret) {
 			h->enabled = true;
 			atomic_inc(&pidwait_hooks_enabled);
@@ -78,12 +75,14 @@ void pidwait_hook_put(struct pidwait_hook *h)
 	mutex_unlock(&h->mutex);
 }
 
-/* At unload: no file is open, so no user is left. */
 void pidwait_hook_cleanup(struct pidwait_hook *h)
 {
 	cancel_delayed_work_sync(&h->off);
 	mutex_lock(&h->mutex);
 	if (h->enabled)
 		hook_disable(h);
+	if (h->prepared)
+		h->ops->release();
+	h->prepared = false;
 	mutex_unlock(&h->mutex);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Hooks on the exit path (kprobes, tracepoints) that exist only while
+ * Hooks on the exit path (kprobes, tracepoints) that are armed only while
  * watches need them, so that an idle module costs the system nothing.
  */
 #ifndef _PIDWAIT_EXIT_HOOK_H
@@ -10,24 +10,36 @@
 #include <linux/types.h>
 #include <linux/workqueue.h>
 
-struct pidwait_hook {
+/*
+ * A hook's life: prepare() at load finds and checks what it hooks without
+ * patching kernel text; enable() and disable() arm and disarm it, as
+ * often as watches come and go; release() at unload, once disabled.
+ * disable() does not return before every part of the hook is disarmed.
+ */
+struct pidwait_hook_ops {
+	int (*prepare)(void);
 	int (*enable)(void);
 	void (*disable)(void);
+	void (*release)(void);
+};
+
+struct pidwait_hook {
+	const struct pidwait_hook_ops *ops;
 	struct mutex mutex;	/* users, enabled, and the calls above */
 	unsigned int users;
+	bool prepared;
 	bool enabled;
 	struct delayed_work off;
 };
 
-/* Hooks registered now, for the hooks parameter and the selftests. */
+/* Hooks enabled now, for the hooks parameter and the selftests. */
 extern atomic_t pidwait_hooks_enabled;
 
-void pidwait_hook_init(struct pidwait_hook *h, int (*enable)(void),
-		       void (*disable)(void));
-/* Enables and disables once: can the hook work on this kernel? */
-int pidwait_hook_try(struct pidwait_hook *h);
+/* Prepares the hook: 0 if it can work on this kernel. */
+int pidwait_hook_init(struct pidwait_hook *h, const struct pidwait_hook_ops *ops);
 int pidwait_hook_get(struct pidwait_hook *h);
 void pidwait_hook_put(struct pidwait_hook *h);
+/* At unload, no user left. */
 void pidwait_hook_cleanup(struct pidwait_hook *h);
 
 #endif /* _PIDWAIT_EXIT_HOOK_H */

@@ -8,21 +8,21 @@
  * before that wake, so checking a watch after adding its entry loses nothing.
  *
  * From 6.9 the kernel also wakes wait_pidfd when a thread other than a
- * waiting leader exits, which serves thread watches (a leader's own waits
- * for its process, see watch.c). Before that nothing wakes it for a thread,
- * so while thread watches exist (see exit_hook.c) a kprobe on release_task()
- * adds the wake: a thread is released as it dies, after exit_notify() has
- * set exit_state; a traced one is woken by do_notify_parent() first.
+ * waiting leader exits, and when a pid loses its task (a thread released,
+ * or one that gave its TID up by calling execve), which serves thread
+ * watches (a leader's own waits for its process, see watch.c). Before that
+ * nothing wakes it for a thread: thread watches go to the pid table of the
+ * kprobe backend (exit_table.c), whose hooks are armed only while they
+ * exist.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/kprobes.h>
 #include <linux/pid.h>
 #include <linux/printk.h>
 #include <linux/sched.h>
 #include <linux/wait.h>
 
-#include "exit_hook.h"
+#include "exit_table.h"
 #include "pidwait.h"
 
 #ifdef PIDWAIT_EXIT_PIDFD
@@ -30,75 +30,37 @@
 static int pidwait_exit_wake(struct wait_queue_entry *wait, unsigned int mode,
 			     int sync, void *key)
 {
-	pidwait_watch_check(container_of(wait, struct pidwait_watch, link.wait));
+	pidwait_watch_check(container_of(wait, struct pidwait_watch,
+					 link.wait));
 	return 0;
 }
 
-#ifdef PIDWAIT_THREAD_KPROBES
+#ifdef PIDWAIT_THREAD_HOOKS
 
-static struct kprobe thread_kprobe;
-static struct pidwait_hook thread_hook;
-static bool thread_hook_works;
-
-static int pidwait_release_task_pre(struct kprobe *kp, struct pt_regs *regs)
-{
-	struct task_struct *task = (struct task_struct *)pidwait_regs_arg0(regs);
-
-	/* Attached until release_task() detaches it, so the pid is live. */
-	wake_up_all(&task_pid(task)->wait_pidfd);
-	return 0;
-}
-
-static int thread_kprobe_enable(void)
-{
-	/* A kprobe keeps its resolved address: start afresh each time. */
-	thread_kprobe = (struct kprobe) {
-		.symbol_name = "release_task",
-		.pre_handler = pidwait_release_task_pre,
-	};
-	return register_kprobe(&thread_kprobe);
-}
-
-static void thread_kprobe_disable(void)
-{
-	unregister_kprobe(&thread_kprobe);
-}
+static bool thread_hooks_work;
 
 int pidwait_exit_init(void)
 {
-	int ret;
+	int ret = pidwait_table_init(&pidwait_kprobe_hooks);
 
-	pidwait_hook_init(&thread_hook, thread_kprobe_enable,
-			  thread_kprobe_disable);
-	ret = pidwait_hook_try(&thread_hook);
 	if (ret)
-		pr_warn("thread watches unavailable: cannot probe release_task (%d)\n",
+		pr_warn("thread watches unavailable: cannot probe the exit path (%d)\n",
 			ret);
-	thread_hook_works = !ret;
+	thread_hooks_work = !ret;
 	return 0;
 }
 
 void pidwait_exit_cleanup(void)
 {
-	pidwait_hook_cleanup(&thread_hook);
+	pidwait_table_cleanup();
 }
 
 static bool thread_watches_work(void)
 {
-	return thread_hook_works;
+	return thread_hooks_work;
 }
 
-static int thread_watch_get(void)
-{
-	return pidwait_hook_get(&thread_hook);
-}
-
-static void thread_watch_put(void)
-{
-	pidwait_hook_put(&thread_hook);
-}
-
-#else /* !PIDWAIT_THREAD_KPROBES */
+#else /* !PIDWAIT_THREAD_HOOKS */
 
 int pidwait_exit_init(void)
 {
@@ -118,30 +80,27 @@ static bool thread_watches_work(void)
 #endif
 }
 
-static int thread_watch_get(void)
-{
-	return 0;
-}
-
-static void thread_watch_put(void)
-{
-}
-
-#endif /* PIDWAIT_THREAD_KPROBES */
+#endif /* PIDWAIT_THREAD_HOOKS */
 
 u32 pidwait_exit_arm_flags(void)
 {
 	return thread_watches_work() ? PIDWAIT_ARM_THREAD : 0;
 }
 
+/* Before 6.9 thread watches are in the table. */
+static bool in_table(const struct pidwait_watch *w)
+{
+#ifdef PIDWAIT_THREAD_HOOKS
+	return w->flags & PIDWAIT_ARM_THREAD;
+#else
+	return false;
+#endif
+}
+
 int pidwait_exit_attach(struct pidwait_watch *w)
 {
-	if (w->flags & PIDWAIT_ARM_THREAD) {
-		int ret = thread_watch_get();
-
-		if (ret)
-			return ret;
-	}
+	if (in_table(w))
+		return pidwait_table_attach(w);
 	init_waitqueue_func_entry(&w->link.wait, pidwait_exit_wake);
 	add_wait_queue(&w->pid->wait_pidfd, &w->link.wait);
 	return 0;
@@ -149,9 +108,10 @@ int pidwait_exit_attach(struct pidwait_watch *w)
 
 void pidwait_exit_detach(struct pidwait_watch *w)
 {
-	remove_wait_queue(&w->pid->wait_pidfd, &w->link.wait);
-	if (w->flags & PIDWAIT_ARM_THREAD)
-		thread_watch_put();
+	if (in_table(w))
+		pidwait_table_detach(w);
+	else
+		remove_wait_queue(&w->pid->wait_pidfd, &w->link.wait);
 }
 
 #endif /* PIDWAIT_EXIT_PIDFD */

@@ -7,6 +7,7 @@
 #define _PIDWAIT_H
 
 #include <linux/bitops.h>
+#include <linux/irq_work.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
@@ -17,9 +18,11 @@
 #include "compat/compiler.h"
 #include "exit.h"
 
+struct cred;
 struct pid;
 struct seq_file;
 struct task_struct;
+struct pidwait_user;
 
 /* Arm flags the module knows; the backend may support fewer. */
 #define PIDWAIT_ARM_KNOWN	PIDWAIT_ARM_THREAD
@@ -44,6 +47,8 @@ struct pidwait_watch {
 	struct pidwait_watch *ready;	/* next on the ready queue */
 	struct pidwait_file *file;
 	struct pid *pid;		/* pinned: the watch is on the process */
+	const struct cred *cred;	/* the armer's, to judge the status by */
+	const struct task_struct *thread; /* compared, never followed */
 	u64 cookie;
 	u64 exit_time_ns;
 	s32 nr;				/* the pid as the caller armed it */
@@ -54,9 +59,12 @@ struct pidwait_watch {
 };
 
 /* Internal watch flags, above the uapi ones. */
-#define PIDWAIT_WATCH_MAY_SEE_STATUS	BIT(31)
+#define PIDWAIT_WATCH_PTRACE	BIT(31)	/* the armer may ptrace it */
 
 struct pidwait_file {
+	/* Whose watches these are, for max_user_watches. */
+	struct pidwait_user *user;
+
 	/* Arm, disarm, read and close: the table and the count. */
 	struct mutex mutex;
 	struct pidwait_watch **buckets;
@@ -68,14 +76,27 @@ struct pidwait_file {
 	struct pidwait_watch *ready, **ready_tail;
 	unsigned int nr_ready;
 	wait_queue_head_t wqh;
+#ifdef PIDWAIT_EXIT_TRACEPOINT
+	/* Wakes wqh for a watch fired where no wait queue may be woken. */
+	struct irq_work wake;
+#endif
 };
 
 extern unsigned int pidwait_max_watches;
+extern unsigned int pidwait_max_user_watches;
+
+/* user.c: every user's watches, across all of its files. */
+void pidwait_users_init(void);
+struct pidwait_user *pidwait_user_get(const struct cred *cred);
+void pidwait_user_put(struct pidwait_user *u);
+bool pidwait_user_charge(struct pidwait_user *u);
+void pidwait_user_uncharge(struct pidwait_user *u);
+unsigned int pidwait_user_watches(const struct pidwait_user *u);
 
 /* watch.c */
 int pidwait_watches_init(void);
 void pidwait_watches_exit(void);
-int pidwait_file_init(struct pidwait_file *f);
+int pidwait_file_init(struct pidwait_file *f, const struct cred *cred);
 void pidwait_file_release(struct pidwait_file *f);
 int pidwait_arm(struct pidwait_file *f, const struct pidwait_arm *arm);
 int pidwait_disarm(struct pidwait_file *f, const struct pidwait_arm *arm);
@@ -89,6 +110,9 @@ u32 pidwait_arm_flags(void);
  */
 void pidwait_watch_check(struct pidwait_watch *w);
 void pidwait_watch_fire(struct pidwait_watch *w, struct task_struct *task);
+/* The same, under a lock that no wait queue's wake may nest in. */
+void pidwait_watch_fire_nowake(struct pidwait_watch *w,
+			       struct task_struct *task);
 void pidwait_watch_note(struct pidwait_watch *w, struct task_struct *task);
 bool pidwait_exit_final(struct task_struct *task);
 

@@ -23,12 +23,15 @@
 #include "compat/ktime.h"
 #include "compat/kvmalloc.h"
 #include "compat/sched.h"
+#include "compat/seq_file.h"
 #include "pidwait.h"
 
 #define PIDWAIT_TABLE_MIN_BITS	4
 #define PIDWAIT_TABLE_MAX_BITS	23
 /* Watches per bucket before the table doubles: 4 to 8 bytes of it a watch. */
 #define PIDWAIT_TABLE_LOAD	2
+/* Buckets or events handled between two chances to reschedule. */
+#define PIDWAIT_RESCHED_EVERY	256
 
 static struct kmem_cache *pidwait_watch_cache;
 
@@ -119,28 +122,52 @@ static void table_grow(struct pidwait_file *f)
 			next = w->next;
 			watch_link(&buckets[watch_hash(w->pid, thread, bits)], w);
 		}
+		if (i % PIDWAIT_RESCHED_EVERY == 0)
+			cond_resched();
 	}
 	pidwait_kvfree(f->buckets);
 	f->buckets = buckets;
 	f->bits = bits;
 }
 
-int pidwait_file_init(struct pidwait_file *f)
+#ifdef PIDWAIT_EXIT_TRACEPOINT
+static void file_wake(struct irq_work *work)
+{
+	struct pidwait_file *f = container_of(work, struct pidwait_file, wake);
+
+	wake_up_poll(&f->wqh, PIDWAIT_POLLIN);
+}
+#endif
+
+int pidwait_file_init(struct pidwait_file *f, const struct cred *cred)
 {
 	mutex_init(&f->mutex);
 	spin_lock_init(&f->lock);
 	f->ready = NULL;
 	f->ready_tail = &f->ready;
 	init_waitqueue_head(&f->wqh);
+#ifdef PIDWAIT_EXIT_TRACEPOINT
+	init_irq_work(&f->wake, file_wake);
+#endif
 	f->bits = PIDWAIT_TABLE_MIN_BITS;
 	f->buckets = table_alloc(f->bits);
-	return f->buckets ? 0 : -ENOMEM;
+	if (!f->buckets)
+		return -ENOMEM;
+	f->user = pidwait_user_get(cred);
+	if (!f->user) {
+		pidwait_kvfree(f->buckets);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
-static void watch_free(struct pidwait_watch *w)
+static void watch_free(struct pidwait_file *f, struct pidwait_watch *w)
 {
+	if (w->cred)
+		put_cred(w->cred);
 	put_pid(w->pid);
 	kmem_cache_free(pidwait_watch_cache, w);
+	pidwait_user_uncharge(f->user);
 }
 
 /* Unlinks and frees @w; the caller made sure no event of it is pending. */
@@ -149,7 +176,7 @@ static void watch_drop(struct pidwait_file *f, struct pidwait_watch *w)
 	watch_unlink(f, w);
 	f->nr_watches--;
 	pidwait_exit_detach(w);
-	watch_free(w);
+	watch_free(f, w);
 }
 
 void pidwait_file_release(struct pidwait_file *f)
@@ -166,55 +193,131 @@ void pidwait_file_release(struct pidwait_file *f)
 	for (i = 0; i < 1U << f->bits; i++) {
 		for (w = f->buckets[i]; w; w = next) {
 			next = w->next;
-			watch_free(w);
+			watch_free(f, w);
 		}
 		cond_resched();
 	}
 	pidwait_kvfree(f->buckets);
-}
-
-static bool caller_has_uid(const struct cred *cred, kuid_t uid)
-{
-	return uid_eq(cred->uid, uid) || uid_eq(cred->euid, uid);
+	pidwait_user_put(f->user);
+#ifdef PIDWAIT_EXIT_TRACEPOINT
+	irq_work_sync(&f->wake);
+#endif
 }
 
 /*
- * Whether the caller may learn how @task exits: an approximation of ptrace
- * read access, which modules cannot call. A task whose memory is gone
- * (exiting, zombie) counts as dumpable, as ptrace judges it.
+ * ptrace read access as /proc/PID/stat's exit_code is judged (the rules of
+ * __ptrace_may_access() and commoncap, with the reader's filesystem ids),
+ * but for the capability and dumpability, which the caller checks: the
+ * target's real, effective and saved uids and gids are the armer's, and
+ * it is in the armer's user namespace with no capability the armer lacks.
  */
-static bool may_see_status(struct task_struct *task)
+static bool creds_allow(const struct cred *armer, const struct cred *tcred)
+{
+	return uid_eq(armer->fsuid, tcred->uid) &&
+	       uid_eq(armer->fsuid, tcred->euid) &&
+	       uid_eq(armer->fsuid, tcred->suid) &&
+	       gid_eq(armer->fsgid, tcred->gid) &&
+	       gid_eq(armer->fsgid, tcred->egid) &&
+	       gid_eq(armer->fsgid, tcred->sgid) &&
+	       armer->user_ns == tcred->user_ns &&
+	       cap_issubset(tcred->cap_permitted, armer->cap_effective);
+}
+
+/*
+ * Whether the caller may learn how @task ends, as far as can be told now;
+ * under RCU. With CAP_SYS_PTRACE over it, yes. Else its credentials must
+ * allow it now and when it exits (a setuid, setgid or file-capability
+ * program exec'd in between changes them), so the caller's are kept; and
+ * it must be dumpable now (once its memory is gone, as ptrace judges it,
+ * it counts as dumpable).
+ */
+static void watch_judge_status(struct pidwait_watch *w, struct task_struct *task)
 {
 	const struct cred *cred = current_cred();
 	const struct cred *tcred = __task_cred(task);
 	bool dumpable;
 
-	if (caller_has_uid(cred, tcred->uid) &&
-	    caller_has_uid(cred, tcred->euid) &&
-	    caller_has_uid(cred, tcred->suid)) {
-		task_lock(task);
-		dumpable = pidwait_task_dumpable(task);
-		task_unlock(task);
-		if (dumpable)
-			return true;
+	if (pidwait_ns_capable_noaudit(tcred->user_ns, CAP_SYS_PTRACE)) {
+		w->flags |= PIDWAIT_WATCH_PTRACE;
+		return;
 	}
-	return pidwait_ns_capable_noaudit(tcred->user_ns, CAP_SYS_PTRACE);
+	if (!creds_allow(cred, tcred))
+		return;
+	task_lock(task);
+	dumpable = pidwait_task_dumpable(task);
+	task_unlock(task);
+	if (dumpable)
+		w->cred = get_cred(cred);
+}
+
+/*
+ * The status wait_task_zombie() gives the parent. A leader's TID is its
+ * process's ID, so a thread watch on a leader gets it too (7.0 even writes
+ * the group's code into the leader's own); another thread, its own code.
+ */
+static int exit_status(struct task_struct *task)
+{
+	if (thread_group_leader(task) &&
+	    (task->signal->flags & SIGNAL_GROUP_EXIT))
+		return task->signal->group_exit_code;
+	return task->exit_code;
+}
+
+/*
+ * Whether a dead @task ends the watches on its pid: any thread does, but a
+ * leader whose other threads still run. That holds a thread watch on a
+ * leader back to its process's moment, as pidfd does from 6.15: a thread
+ * that execs takes the leader's ID over.
+ */
+bool pidwait_exit_final(struct task_struct *task)
+{
+	return !(thread_group_leader(task) && !thread_group_empty(task));
+}
+
+/*
+ * Under RCU: whether the armer may see how @task ended. A thread watch's
+ * TID may have passed to its process's old leader (de_thread() on 5.7 and
+ * later), when the thread called execve: that is not how it ended.
+ */
+static bool may_see_status(const struct pidwait_watch *w,
+			   struct task_struct *task)
+{
+	if ((w->flags & PIDWAIT_ARM_THREAD) && task != w->thread &&
+	    !thread_group_leader(task))
+		return false;
+	if (w->flags & PIDWAIT_WATCH_PTRACE)
+		return true;
+	return w->cred && creds_allow(w->cred, __task_cred(task));
 }
 
 /* As pidfd_open(): a process is named by its leader's id only. */
-static int watch_lookup(struct pid *pid, u32 thread, bool *may_see)
+static int watch_lookup(struct pidwait_watch *w)
 {
+	u32 thread = w->flags & PIDWAIT_ARM_THREAD;
 	struct task_struct *task;
 	int ret = 0;
 
 	rcu_read_lock();
-	task = thread ? pid_task(pid, PIDTYPE_PID) : pidwait_pid_task_tgid(pid);
-	if (task)
-		*may_see = may_see_status(task);
-	else if (!thread && pid_task(pid, PIDTYPE_PID))
+	task = thread ? pid_task(w->pid, PIDTYPE_PID) :
+			pidwait_pid_task_tgid(w->pid);
+	if (task) {
+		watch_judge_status(w, task);
+		if (thread)
+			w->thread = task;
+		/*
+		 * Already exited: reaped before the check that follows attach,
+		 * it would fire with no task left to tell its status.
+		 */
+		if (READ_ONCE(task->exit_state) && pidwait_exit_final(task) &&
+		    may_see_status(w, task)) {
+			w->event_flags = PIDWAIT_EVENT_STATUS;
+			w->status = exit_status(task);
+		}
+	} else if (!thread && pid_task(w->pid, PIDTYPE_PID)) {
 		ret = -EINVAL;
-	else
+	} else {
 		ret = -ESRCH;
+	}
 	rcu_read_unlock();
 	return ret;
 }
@@ -223,7 +326,6 @@ int pidwait_arm(struct pidwait_file *f, const struct pidwait_arm *arm)
 {
 	u32 thread = arm->flags & PIDWAIT_ARM_THREAD;
 	struct pidwait_watch *w;
-	bool may_see = false;
 	struct pid *pid;
 	int ret;
 
@@ -232,21 +334,20 @@ int pidwait_arm(struct pidwait_file *f, const struct pidwait_arm *arm)
 	pid = find_get_pid(arm->pid);
 	if (!pid)
 		return -ESRCH;
-	ret = watch_lookup(pid, thread, &may_see);
-	if (ret)
-		goto out_put;
-
 	w = kmem_cache_zalloc(pidwait_watch_cache, PIDWAIT_GFP_ACCOUNT);
 	if (!w) {
-		ret = -ENOMEM;
-		goto out_put;
+		put_pid(pid);
+		return -ENOMEM;
 	}
 	w->file = f;
 	w->pid = pid;
 	w->nr = arm->pid;
 	w->cookie = arm->cookie;
-	w->flags = arm->flags | (may_see ? PIDWAIT_WATCH_MAY_SEE_STATUS : 0);
+	w->flags = arm->flags;
 	w->state = PIDWAIT_ARMED;
+	ret = watch_lookup(w);
+	if (ret)
+		goto out_free;
 
 	/* A read holds it across its copy out, which may fault for long. */
 	if (mutex_lock_interruptible(&f->mutex)) {
@@ -257,13 +358,16 @@ int pidwait_arm(struct pidwait_file *f, const struct pidwait_arm *arm)
 		ret = -EEXIST;
 		goto out_unlock;
 	}
-	if (f->nr_watches >= READ_ONCE(pidwait_max_watches)) {
+	if (f->nr_watches >= READ_ONCE(pidwait_max_watches) ||
+	    !pidwait_user_charge(f->user)) {
 		ret = -ENOSPC;
 		goto out_unlock;
 	}
 	ret = pidwait_exit_attach(w);
-	if (ret)
+	if (ret) {
+		pidwait_user_uncharge(f->user);
 		goto out_unlock;
+	}
 	if (f->nr_watches >= PIDWAIT_TABLE_LOAD << f->bits)
 		table_grow(f);
 	watch_link(watch_bucket(f, pid, thread), w);
@@ -276,8 +380,9 @@ int pidwait_arm(struct pidwait_file *f, const struct pidwait_arm *arm)
 out_unlock:
 	mutex_unlock(&f->mutex);
 out_free:
+	if (w->cred)
+		put_cred(w->cred);
 	kmem_cache_free(pidwait_watch_cache, w);
-out_put:
 	put_pid(pid);
 	return ret;
 }
@@ -315,31 +420,8 @@ int pidwait_disarm(struct pidwait_file *f, const struct pidwait_arm *arm)
 	return ret;
 }
 
-/*
- * The status wait_task_zombie() gives the parent. A leader's TID is its
- * process's ID, so a thread watch on a leader gets it too (7.0 even writes
- * the group's code into the leader's own); another thread, its own code.
- */
-static int exit_status(struct task_struct *task)
-{
-	if (thread_group_leader(task) &&
-	    (task->signal->flags & SIGNAL_GROUP_EXIT))
-		return task->signal->group_exit_code;
-	return task->exit_code;
-}
-
-/*
- * Whether a dead @task ends the watches on its pid: any thread does, but a
- * leader whose other threads still run. That holds a thread watch on a
- * leader back to its process's moment, as pidfd does from 6.15: a thread
- * that execs takes the leader's ID over.
- */
-bool pidwait_exit_final(struct task_struct *task)
-{
-	return !(thread_group_leader(task) && !thread_group_empty(task));
-}
-
-void pidwait_watch_fire(struct pidwait_watch *w, struct task_struct *task)
+/* Whether @w was queued now: its file's sleepers are to be woken. */
+static bool watch_fire(struct pidwait_watch *w, struct task_struct *task)
 {
 	struct pidwait_file *f = w->file;
 	unsigned long irqflags;
@@ -351,9 +433,14 @@ void pidwait_watch_fire(struct pidwait_watch *w, struct task_struct *task)
 		w->exit_time_ns = ktime_get_ns();
 		if (w->flags & PIDWAIT_ARM_THREAD)
 			w->event_flags |= PIDWAIT_EVENT_THREAD;
-		if (task && (w->flags & PIDWAIT_WATCH_MAY_SEE_STATUS)) {
-			w->event_flags |= PIDWAIT_EVENT_STATUS;
-			w->status = exit_status(task);
+		if (task) {
+			if (may_see_status(w, task)) {
+				w->event_flags |= PIDWAIT_EVENT_STATUS;
+				w->status = exit_status(task);
+			} else {
+				w->event_flags &= ~PIDWAIT_EVENT_STATUS;
+				w->status = 0;
+			}
 		}
 		w->ready = NULL;
 		*f->ready_tail = w;
@@ -362,21 +449,36 @@ void pidwait_watch_fire(struct pidwait_watch *w, struct task_struct *task)
 		queued = true;
 	}
 	spin_unlock_irqrestore(&f->lock, irqflags);
-
-	if (queued)
-		wake_up_poll(&f->wqh, PIDWAIT_POLLIN);
+	return queued;
 }
+
+void pidwait_watch_fire(struct pidwait_watch *w, struct task_struct *task)
+{
+	if (watch_fire(w, task))
+		wake_up_poll(&w->file->wqh, PIDWAIT_POLLIN);
+}
+
+#ifdef PIDWAIT_EXIT_TRACEPOINT
+/* Ready at once for poll and read; sleepers are woken once the lock is gone. */
+void pidwait_watch_fire_nowake(struct pidwait_watch *w,
+			       struct task_struct *task)
+{
+	if (watch_fire(w, task))
+		irq_work_queue(&w->file->wake);
+}
+#endif
 
 /*
  * For a backend that may first see @w's task already reaped: the status
- * @task gives now, kept unless @w fires with its task still there.
+ * @task gives now, kept unless @w fires with its task still there. Under
+ * RCU.
  */
 void pidwait_watch_note(struct pidwait_watch *w, struct task_struct *task)
 {
 	struct pidwait_file *f = w->file;
 	unsigned long irqflags;
 
-	if (!(w->flags & PIDWAIT_WATCH_MAY_SEE_STATUS))
+	if (!may_see_status(w, task))
 		return;
 	spin_lock_irqsave(&f->lock, irqflags);
 	if (w->state == PIDWAIT_ARMED) {
@@ -437,6 +539,8 @@ ssize_t pidwait_consume(struct pidwait_file *f, char __user *buf, size_t count)
 		spin_unlock_irq(&f->lock);
 		watch_drop(f, w);
 		done += sizeof(ev);
+		if ((done / sizeof(ev)) % PIDWAIT_RESCHED_EVERY == 0)
+			cond_resched();
 	}
 	mutex_unlock(&f->mutex);
 	return done ? done : w ? -EFAULT : 0;
@@ -450,12 +554,14 @@ void pidwait_show_watches(struct pidwait_file *f, struct seq_file *m)
 	/* As in arm: a read faulting under the mutex must not pin us in D. */
 	if (mutex_lock_interruptible(&f->mutex))
 		return;
-	for (i = 0; i < 1U << f->bits; i++) {
+	for (i = 0; i < 1U << f->bits && !seq_has_overflowed(m); i++) {
 		for (w = f->buckets[i]; w; w = w->next)
 			seq_printf(m, "pidwait pid:%d flags:0x%x cookie:0x%llx state:%s\n",
 				   w->nr, w->flags & PIDWAIT_ARM_KNOWN, w->cookie,
 				   READ_ONCE(w->state) == PIDWAIT_READY ?
 				   "ready" : "armed");
+		if (i % PIDWAIT_RESCHED_EVERY == 0)
+			cond_resched();
 	}
 	mutex_unlock(&f->mutex);
 }

@@ -53,13 +53,24 @@
 #endif
 
 /*
- * Thread watches on wait_pidfd kernels before 6.9 need a kprobe to wake
- * wait_pidfd when a thread exits. Its handler runs with preemption off,
- * where PREEMPT_RT's sleeping spinlocks may not be taken.
+ * Thread watches on wait_pidfd kernels before 6.9 need the kprobe backend's
+ * hooks: nothing wakes wait_pidfd when a thread exits. Their handlers run
+ * with preemption off, where PREEMPT_RT's sleeping spinlocks may not be
+ * taken, and a thread that calls execve is seen by a tracepoint.
  */
 #if defined(PIDWAIT_EXIT_PIDFD) && !defined(PIDWAIT_HAVE_PIDFD_THREAD_WAKE) && \
-	IS_ENABLED(CONFIG_KPROBES) && !IS_ENABLED(CONFIG_PREEMPT_RT)
-#define PIDWAIT_THREAD_KPROBES 1
+	IS_ENABLED(CONFIG_KPROBES) && IS_ENABLED(CONFIG_TRACEPOINTS) && \
+	!IS_ENABLED(CONFIG_PREEMPT_RT)
+#define PIDWAIT_THREAD_HOOKS 1
+#endif
+
+/* The pid table of the hooks (exit_table.c), and the exec tracepoint. */
+#if defined(PIDWAIT_EXIT_KPROBE) || defined(PIDWAIT_EXIT_TRACEPOINT) || \
+	defined(PIDWAIT_THREAD_HOOKS)
+#define PIDWAIT_EXIT_TABLE 1
+#endif
+#if defined(PIDWAIT_EXIT_KPROBE) && !IS_ENABLED(CONFIG_TRACEPOINTS)
+#error "pidwait: the kprobe backend needs CONFIG_TRACEPOINTS too, to see a thread's execve"
 #endif
 
 /* poll's return type and events: __poll_t and EPOLL* from 4.16. */
@@ -76,7 +87,7 @@
 #define pidwait_regs_arg0(regs) regs_get_kernel_argument(regs, 0)
 #elif defined(CONFIG_X86_64)
 #define pidwait_regs_arg0(regs) ((regs)->di)
-#elif defined(PIDWAIT_THREAD_KPROBES) || defined(PIDWAIT_EXIT_KPROBE)
+#elif defined(PIDWAIT_THREAD_HOOKS) || defined(PIDWAIT_EXIT_KPROBE)
 #error "pidwait: no way to read a probed argument on this architecture"
 #endif
 

@@ -14,8 +14,11 @@
 
 #define PIDWAIT_DEVICE		"/dev/pidwait"
 
-/* Bumped whenever the interface gains something; see PIDWAIT_IOC_GET_INFO. */
-#define PIDWAIT_API_VERSION	1
+/*
+ * Bumped whenever the interface gains something; see PIDWAIT_IOC_GET_INFO.
+ * 2: max_user_watches and user_watches in struct pidwait_info.
+ */
+#define PIDWAIT_API_VERSION	2
 
 /* struct pidwait_arm.flags */
 #define PIDWAIT_ARM_THREAD	0x00000001U	/* pid is a thread id */
@@ -46,7 +49,9 @@ struct pidwait_info {
 	__u32 event_size;	/* sizeof(struct pidwait_event) */
 	__u32 max_watches;	/* the per-file cap now in force */
 	__u32 nr_watches;	/* watches on this file, armed or unread */
-	__u64 reserved[5];	/* zero */
+	__u32 max_user_watches;	/* the per-user cap now in force (2) */
+	__u32 user_watches;	/* the watches of this file's user (2) */
+	__u64 reserved[4];	/* zero */
 };
 
 #define PIDWAIT_IOC_MAGIC	0xC3
