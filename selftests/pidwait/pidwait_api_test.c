@@ -11,6 +11,7 @@
 #include "kselftest_harness.h"
 
 #define MAX_WATCHES_PARAM "/sys/module/pidwait/parameters/max_watches"
+#define MAX_USER_WATCHES_PARAM "/sys/module/pidwait/parameters/max_user_watches"
 
 /*
  * A page with nothing mapped there. Take it after every other mapping of
@@ -144,18 +145,24 @@ TEST_F(api, get_info)
 	EXPECT_EQ(PIDWAIT_EVENT_STATUS | PIDWAIT_EVENT_THREAD, info.event_flags);
 	EXPECT_EQ(sizeof(struct pidwait_event), info.event_size);
 	EXPECT_EQ(0u, info.nr_watches);
-	for (int i = 0; i < 5; i++) {
+	EXPECT_EQ(0u, info.user_watches);
+	for (int i = 0; i < PW_INFO_RESERVED; i++) {
 		EXPECT_EQ(0ull, info.reserved[i]) TH_LOG("reserved[%d]", i);
 	}
 
 	param = pw_read_long(MAX_WATCHES_PARAM);
 	ASSERT_LT(0, param) TH_LOG("%s: %s", MAX_WATCHES_PARAM, strerror((int)-param));
 	EXPECT_EQ((__u32)param, info.max_watches);
+	param = pw_read_long(MAX_USER_WATCHES_PARAM);
+	ASSERT_LT(0, param) TH_LOG("%s: %s", MAX_USER_WATCHES_PARAM, strerror((int)-param));
+	EXPECT_EQ((__u32)param, info.max_user_watches);
 
 	/* nr_watches follows arms and disarms on this file only. */
 	ASSERT_EQ(0, pw_arm(self->fd, getpid(), 0, 1));
 	ASSERT_EQ(0, pw_arm(self->fd, getpid(), PIDWAIT_ARM_THREAD, 2));
 	ASSERT_EQ(2, pw_nr_watches(self->fd));
+	ASSERT_EQ(0, pw_info(self->fd, &info));
+	ASSERT_EQ(2u, info.user_watches);
 	ASSERT_EQ(0, pw_disarm(self->fd, getpid(), 0));
 	ASSERT_EQ(1, pw_nr_watches(self->fd));
 	ASSERT_EQ(0, pw_disarm(self->fd, getpid(), PIDWAIT_ARM_THREAD));

@@ -12,20 +12,8 @@
 
 #include "kselftest_harness.h"
 
-#ifndef __NR_pidfd_open
-#define __NR_pidfd_open 434
-#endif
-#ifndef PIDFD_THREAD
-#define PIDFD_THREAD O_EXCL
-#endif
-
 #define OP_KILL		1000	/* kill(pid, arg) from the test */
 #define LATE_NS		1000000000ull	/* pidfd readable this long, no event: a failure */
-
-static int sys_pidfd_open(pid_t pid, unsigned int flags)
-{
-	return (int)syscall(__NR_pidfd_open, pid, flags);
-}
 
 struct step {
 	int idx;	/* worker thread, or -1 for OP_KILL */
@@ -209,7 +197,7 @@ static void oracle(struct __test_metadata *_metadata, const struct scenario *sc,
 			x->tgid = pr[p].w.pid;
 			x->thread = t >= 0;
 			x->id = t >= 0 ? pr[p].w.tid[t] : pr[p].w.pid;
-			x->pidfd = sys_pidfd_open(x->id, x->thread ? PIDFD_THREAD : 0);
+			x->pidfd = pw_pidfd_open(x->id, x->thread ? PIDFD_THREAD : 0);
 			ASSERT_LE(0, x->pidfd) TH_LOG("pidfd_open(%d): %s", x->id, strerror(errno));
 			ASSERT_EQ(0, pw_arm(fd, x->id, x->thread ? PIDWAIT_ARM_THREAD : 0, n));
 			n++;
@@ -279,7 +267,7 @@ FIXTURE_TEARDOWN(oracle)
 
 TEST_F_TIMEOUT(oracle, processes, 300)
 {
-	int pidfd = sys_pidfd_open(getpid(), 0);
+	int pidfd = pw_pidfd_open(getpid(), 0);
 
 	if (pidfd < 0 && errno == ENOSYS)
 		SKIP(return, "no pidfd_open (Linux 5.3)");
@@ -292,7 +280,7 @@ TEST_F_TIMEOUT(oracle, processes, 300)
 
 TEST_F_TIMEOUT(oracle, threads, 300)
 {
-	int pidfd = sys_pidfd_open(getpid(), PIDFD_THREAD);
+	int pidfd = pw_pidfd_open(getpid(), PIDFD_THREAD);
 
 	if (pidfd < 0 && (errno == ENOSYS || errno == EINVAL))
 		SKIP(return, "no PIDFD_THREAD (Linux 6.9): %s", strerror(errno));

@@ -39,6 +39,8 @@
 #include <linux/pidwait.h>
 
 #define PW_EVSZ		((int)sizeof(struct pidwait_event))
+#define PW_INFO_RESERVED \
+	((int)(sizeof(((struct pidwait_info *)0)->reserved) / sizeof(__u64)))
 /* Bound on any wait for something that must happen: a failure guard only. */
 #define PW_TIMEOUT_MS	5000
 /* How long "nothing happens" is watched for before it is believed. */
@@ -169,6 +171,21 @@ static inline int pw_wait_fionread(int fd, int bytes, int timeout_ms)
 			return -ETIMEDOUT;
 		pw_sleep_ms(1);
 	}
+}
+
+/* ---- pidfds, the oracle where the kernel has them ---------------------- */
+
+#ifndef __NR_pidfd_open
+#define __NR_pidfd_open 434
+#endif
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+/* pidfd_open(2) (Linux 5.3; PIDFD_THREAD 6.9), or -1 with errno set. */
+static inline int pw_pidfd_open(pid_t pid, unsigned int flags)
+{
+	return (int)syscall(__NR_pidfd_open, pid, flags);
 }
 
 /* ---- processes ------------------------------------------------------- */
