@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * What /dev/pidwait (mode 0666) lets an unprivileged user learn and use:
- * no exit status of another user's process, of a setuid program, or of a
- * process that became non-dumpable; no PID outside the user's pid
- * namespace; no stale kernel bytes in what read() and the ioctls return;
- * the per-file cap, which the user cannot raise; and watch memory charged
- * to the user's memory cgroup. Root sets each case up; the unprivileged
- * part runs as USER_A or USER_B with every capability dropped.
+ * no exit status of another user's process, of a setuid, setgid or
+ * file-capability program (armed before its exec or after), or of a
+ * process that became non-dumpable; no exit it forged with a signal that
+ * looks like a child's; no PID outside the user's pid namespace; no stale
+ * kernel bytes in what read() and the ioctls return; the per-file cap and
+ * the per-user limit, which the user cannot raise; and watch memory
+ * charged to the user's memory cgroup. Root sets each case up; the
+ * unprivileged part runs as USER_A or USER_B with every capability dropped.
  *
  * pidwait_status_test covers the visibility rule itself as uid 65534
  * (root's processes, setresuid()-made mismatches, prctl-undumpable, arm
@@ -15,11 +17,13 @@
 #include "pidwait_util.h"
 
 #include <dirent.h>
+#include <endian.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/statvfs.h>
+#include <sys/xattr.h>
 
 #include "kselftest_harness.h"
 
@@ -28,6 +32,7 @@
 #define PATTERN		0xa5
 
 #define MAX_WATCHES_PARAM	"/sys/module/pidwait/parameters/max_watches"
+#define MAX_USER_WATCHES_PARAM	"/sys/module/pidwait/parameters/max_user_watches"
 #define SUID_DUMPABLE		"/proc/sys/fs/suid_dumpable"
 #define CORE_PATTERN		"/proc/sys/kernel/core_pattern"
 #define CORE_PREFIX		"pidwait-sec-core."
@@ -43,19 +48,27 @@
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static unsigned long long cap_eff(void)
+/* A capability set of /proc/self/status ("CapEff:"...), or ~0 if unread. */
+static unsigned long long cap_set(const char *key)
 {
 	unsigned long long v = ~0ull;
+	size_t klen = strlen(key);
 	char line[256];
 	FILE *f = fopen("/proc/self/status", "re");
 
 	if (!f)
 		return v;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &v) == 1)
+		if (!strncmp(line, key, klen) &&
+		    sscanf(line + klen, "%llx", &v) == 1)
 			break;
 	fclose(f);
 	return v;
+}
+
+static unsigned long long cap_eff(void)
+{
+	return cap_set("CapEff:");
 }
 
 /*
@@ -215,9 +228,13 @@ FIXTURE_VARIANT_ADD(other, same_user_core) {
 FIXTURE_VARIANT_ADD(other, same_user_thread_exit) {
 	.armer_uid = USER_A, .threads = 2, .thread = true, .how = THREAD_EXIT,
 	.by = 1, .code = 9, .dumpable = 1, .expect_status = true };
+/*
+ * ptrace's rule (commoncap): its own uid, but from another user namespace,
+ * without CAP_SYS_PTRACE over the target's, may not read it.
+ */
 FIXTURE_VARIANT_ADD(other, userns_same_user_exit_42) {
 	.armer_uid = USER_A, .armer_userns = true, .threads = 1,
-	.how = EXIT_GROUP, .code = 42, .dumpable = 1, .expect_status = true };
+	.how = EXIT_GROUP, .code = 42, .dumpable = 1 };
 
 FIXTURE_SETUP(other)
 {
@@ -385,10 +402,301 @@ TEST_F(other, status_hidden)
 	}
 }
 
+/* ---- forged exits --------------------------------------------------------------- */
+
+/*
+ * Any process may queue itself a signal that claims to be a child's
+ * SIGCHLD (rt_sigqueueinfo() to itself allows si_code > 0), and a fault's
+ * si_addr lies where si_pid would be, its si_code (SEGV_MAPERR) that of
+ * CLD_EXITED. None of it may fire a watch: not another user's process,
+ * not root's, not the forger's own. The tracepoint backend is the one that
+ * reads such signals; every backend must pass.
+ */
+
+#define FORGE_EXIT	5
+#define VICTIM_EXIT	33
+
+FIXTURE(forge) {
+	struct worker victim;
+	pid_t forger;
+	int fd;
+	int to_f[2], from_f[2];
+};
+
+enum forgery {
+	QUEUED,		/* rt_sigqueueinfo(): SIGCHLD, SIGUSR1; each CLD_* */
+	FAULT,		/* a child faults at the address */
+};
+
+FIXTURE_VARIANT(forge) {
+	bool victim_root;	/* else USER_A's */
+	enum forgery how;
+};
+
+FIXTURE_VARIANT_ADD(forge, user_victim_queued) {
+	.victim_root = false, .how = QUEUED };
+FIXTURE_VARIANT_ADD(forge, root_victim_queued) {
+	.victim_root = true, .how = QUEUED };
+FIXTURE_VARIANT_ADD(forge, user_victim_fault) {
+	.victim_root = false, .how = FAULT };
+FIXTURE_VARIANT_ADD(forge, root_victim_fault) {
+	.victim_root = true, .how = FAULT };
+
+FIXTURE_SETUP(forge)
+{
+	worker_init(&self->victim);
+	self->forger = -1;
+	self->fd = pw_open(0);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, pipe2(self->to_f, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(self->from_f, O_CLOEXEC));
+	if (geteuid())
+		SKIP(return, "needs root to set up users");
+}
+
+FIXTURE_TEARDOWN(forge)
+{
+	worker_free(&self->victim);
+	if (self->forger > 0) {
+		kill(self->forger, SIGKILL);
+		pw_reap(self->forger, NULL);
+	}
+	close(self->fd);
+	close(self->to_f[0]);
+	close(self->to_f[1]);
+	close(self->from_f[0]);
+	close(self->from_f[1]);
+}
+
+static int victim_setup(void *arg)
+{
+	(void)arg;
+	return drop_to(USER_A) ? 71 : 0;
+}
+
+/* What the forger's handlers saw last: the forgery must have got through. */
+static volatile sig_atomic_t forge_caught, forge_signo, forge_code, forge_pid;
+
+static void forge_handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	forge_signo = sig;
+	forge_code = si->si_code;
+	forge_pid = si->si_pid;
+	forge_caught++;
+}
+
+struct fault_seen {
+	int signo, code;
+	uint64_t addr;
+};
+
+_Static_assert((int)SEGV_MAPERR == (int)CLD_EXITED,
+	       "a fault's si_code looks like an exit");
+
+static int fault_report = -1;
+
+static void fault_handler(int sig, siginfo_t *si, void *uc)
+{
+	struct fault_seen s = { sig, si->si_code, (uintptr_t)si->si_addr };
+
+	(void)uc;
+	if (write(fault_report, &s, sizeof(s)) != sizeof(s))
+		_exit(90);
+	/* SA_RESETHAND: the fault comes again and kills it. */
+}
+
+/*
+ * A child of the forger that faults at address pid: the kernel's SIGSEGV
+ * then carries pid in the low bits, where a SIGCHLD has si_pid.
+ */
+static void forge_fault(pid_t pid)
+{
+	struct sigaction sa = { .sa_sigaction = fault_handler,
+				.sa_flags = SA_SIGINFO | SA_RESETHAND };
+	struct rlimit rl = { 0, 0 };
+	struct fault_seen s;
+	int p[2], st = -1;
+	pid_t k;
+
+	CHILD_CHECK(!pipe2(p, O_CLOEXEC));
+	k = fork();
+	CHILD_CHECK(k >= 0);
+	if (k == 0) {
+		fault_report = p[1];
+		CHILD_CHECK(!setrlimit(RLIMIT_CORE, &rl));
+		CHILD_CHECK(!sigaction(SIGSEGV, &sa, NULL));
+		(void)*(volatile char *)(uintptr_t)pid;
+		_exit(0);
+	}
+	close(p[1]);
+	CHILD_CHECK(!read_full(p[0], &s, sizeof(s), PW_TIMEOUT_MS));
+	close(p[0]);
+	CHILD_CHECK(!pw_reap(k, &st));
+	CHILD_CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV);
+	/* What signal_generate saw: si_code CLD_EXITED, si_pid pid. */
+	CHILD_CHECK(s.signo == SIGSEGV && s.code == SEGV_MAPERR);
+	CHILD_CHECK(s.addr == (uint64_t)pid);
+}
+
+static void forge_queue(int sig, int code, pid_t pid)
+{
+	sig_atomic_t before = forge_caught;
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	si.si_signo = sig;
+	si.si_code = code;
+	si.si_pid = pid;
+	si.si_uid = getuid();
+	si.si_status = code == CLD_EXITED ? 0 : SIGKILL;
+	CHILD_CHECK(!syscall(SYS_rt_sigqueueinfo, getpid(), sig, &si));
+	/* Sent to itself, it is handled before the call returns. */
+	CHILD_CHECK(forge_caught == before + 1);
+	CHILD_CHECK(forge_signo == sig && forge_code == code && forge_pid == pid);
+}
+
+/* What the forger's file held once it had forged. */
+struct forge_after {
+	int readable, fionread;
+};
+
+/*
+ * USER_B, no capability: watch the victim and itself, forge exits of
+ * both, tell whether anything fired; then read the victim's real one.
+ */
+static void forger_main(enum forgery how, pid_t victim, int in, int out)
+{
+	static const int sigs[] = { SIGCHLD, SIGUSR1 };
+	static const int codes[] = { CLD_EXITED, CLD_KILLED, CLD_DUMPED };
+	struct sigaction sa = { .sa_sigaction = forge_handler,
+				.sa_flags = SA_SIGINFO | SA_RESTART };
+	int keep[] = { in, out };
+	struct forge_after after;
+	pid_t self = getpid();
+	struct pidwait_event ev;
+	size_t i, j;
+	char c;
+	int fd;
+
+	/* Nothing of root's: not its file, not the victim's pipes. */
+	pw_close_fds_except(keep, ARRAY_SIZE(keep));
+	CHILD_CHECK(!drop_to(USER_B));
+	CHILD_CHECK(!sigaction(SIGCHLD, &sa, NULL));
+	CHILD_CHECK(!sigaction(SIGUSR1, &sa, NULL));
+	fd = pw_open(0);
+	CHILD_CHECK(fd >= 0);
+	CHILD_CHECK(!pw_arm(fd, victim, 0, 3));
+	CHILD_CHECK(!pw_arm(fd, self, 0, 4));
+	CHILD_CHECK(!read_full(in, &c, 1, PW_TIMEOUT_MS) && c == 'g');
+
+	switch (how) {
+	case QUEUED:
+		for (i = 0; i < ARRAY_SIZE(sigs); i++)
+			for (j = 0; j < ARRAY_SIZE(codes); j++) {
+				forge_queue(sigs[i], codes[j], victim);
+				forge_queue(sigs[i], codes[j], self);
+			}
+		break;
+	case FAULT:
+		forge_fault(victim);
+		forge_fault(self);
+		break;
+	}
+
+	after.readable = pw_wait_readable(fd, PW_QUIET_MS);
+	after.fionread = pw_fionread(fd);
+	CHILD_CHECK(!write_full(out, &after, sizeof(after)));
+
+	/* The victim has really exited: its event, and no other. */
+	CHILD_CHECK(!read_full(in, &c, 1, PW_TIMEOUT_MS * 2) && c == 'k');
+	CHILD_CHECK(!pw_read_one(fd, &ev, PW_TIMEOUT_MS));
+	CHILD_CHECK(pw_fionread(fd) == 0);
+	CHILD_CHECK(!write_full(out, &ev, sizeof(ev)));
+	CHILD_CHECK(!read_full(in, &c, 1, PW_TIMEOUT_MS * 2) && c == 'x');
+	_exit(FORGE_EXIT);
+}
+
+TEST_F(forge, forged_exits_ignored)
+{
+	struct pidwait_event ev, fev;
+	struct forge_after after;
+	struct w_report r;
+	int st = -1, vst = -1;
+
+	ASSERT_EQ(0, worker_start(&self->victim, 1,
+				  variant->victim_root ? NULL : victim_setup, NULL));
+	ASSERT_EQ(0, pw_arm(self->fd, self->victim.pid, 0, 1));
+	self->forger = fork();
+	ASSERT_LE(0, self->forger);
+	if (self->forger == 0)
+		forger_main(variant->how, self->victim.pid, self->to_f[0],
+			    self->from_f[1]);
+	/* Its failure is EOF, not a timeout. */
+	close(self->to_f[0]);
+	close(self->from_f[1]);
+	self->to_f[0] = self->from_f[1] = -1;
+	ASSERT_EQ(0, pw_arm(self->fd, self->forger, 0, 2));
+
+	ASSERT_EQ(0, write_full(self->to_f[1], "g", 1));
+	if (read_full(self->from_f[0], &after, sizeof(after), PW_TIMEOUT_MS * 2)) {
+		ASSERT_EQ(0, pw_reap(self->forger, &st));
+		self->forger = -1;
+		ASSERT_EQ(0, st) TH_LOG("the forger's checks failed: see above");
+	}
+
+	/* Nothing fired, on either file, and the victim and forger still run. */
+	ASSERT_EQ(0, pw_wait_readable(self->fd, PW_QUIET_MS))
+		TH_LOG("a forged exit fired root's watch: %d bytes ready",
+		       pw_fionread(self->fd));
+	ASSERT_EQ(0, pw_fionread(self->fd));
+	ASSERT_EQ(0, after.readable) TH_LOG("a forged exit fired the forger's watch");
+	ASSERT_EQ(0, after.fionread);
+	ASSERT_EQ(0, worker_cmd(&self->victim, 0, W_PING, 77));
+	ASSERT_EQ(0, w_read_report(&self->victim, &r, PW_TIMEOUT_MS));
+	ASSERT_EQ(77, r.val);
+	ASSERT_EQ(0, kill(self->forger, 0));
+
+	/* The real exit: exactly one event on each file, root's with the status. */
+	ASSERT_EQ(0, worker_cmd(&self->victim, 0, W_EXIT_GROUP, VICTIM_EXIT));
+	ASSERT_EQ(0, worker_reap(&self->victim, &vst));
+	ASSERT_EQ(W_EXITCODE(VICTIM_EXIT, 0), vst);
+	ASSERT_EQ(0, pw_read_one(self->fd, &ev, PW_TIMEOUT_MS));
+	ASSERT_EQ(self->victim.pid, ev.pid);
+	ASSERT_EQ(1u, ev.cookie);
+	ASSERT_EQ(PIDWAIT_EVENT_STATUS, ev.flags);
+	ASSERT_EQ(vst, ev.status);
+	ASSERT_EQ(0, pw_fionread(self->fd));
+
+	ASSERT_EQ(0, write_full(self->to_f[1], "k", 1));
+	ASSERT_EQ(0, read_full(self->from_f[0], &fev, sizeof(fev), PW_TIMEOUT_MS * 2));
+	ASSERT_EQ(self->victim.pid, fev.pid);
+	ASSERT_EQ(3u, fev.cookie);
+	/* USER_B may not see USER_A's or root's status. */
+	ASSERT_EQ(0u, fev.flags);
+	ASSERT_EQ(0, fev.status);
+	ASSERT_EQ(0u, fev.reserved);
+
+	/* The forger ends when it says: its one event comes then. */
+	ASSERT_EQ(0, pw_wait_readable(self->fd, PW_QUIET_MS));
+	ASSERT_EQ(0, write_full(self->to_f[1], "x", 1));
+	ASSERT_EQ(0, pw_read_one(self->fd, &ev, PW_TIMEOUT_MS));
+	ASSERT_EQ(0, pw_reap(self->forger, &st));
+	ASSERT_EQ(self->forger, ev.pid);
+	self->forger = -1;
+	ASSERT_EQ(W_EXITCODE(FORGE_EXIT, 0), st);
+	ASSERT_EQ(2u, ev.cookie);
+	ASSERT_EQ(PIDWAIT_EVENT_STATUS, ev.flags);
+	ASSERT_EQ(st, ev.status);
+	ASSERT_EQ(0, pw_fionread(self->fd));
+}
+
 /* ---- a setuid program the user starts ---------------------------------------- */
 
 struct helper_ids {
 	uid_t ruid, euid, suid;
+	gid_t rgid, egid, sgid;
+	unsigned long long cap_prm;
 	int dumpable;
 };
 
@@ -403,8 +711,10 @@ static int setuid_helper(int argc, char **argv)
 
 	if (argc < 4)
 		return 95;
-	if (getresuid(&ids.ruid, &ids.euid, &ids.suid))
+	if (getresuid(&ids.ruid, &ids.euid, &ids.suid) ||
+	    getresgid(&ids.rgid, &ids.egid, &ids.sgid))
 		return 94;
+	ids.cap_prm = cap_set("CapPrm:");
 	ids.dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
 	if (write_full(atoi(argv[2]), &ids, sizeof(ids)))
 		return 93;
@@ -428,21 +738,48 @@ FIXTURE(suid) {
 	int res[2];
 };
 
+enum suid_kind {
+	PLAIN,			/* mode 0755 */
+	SETUID_ROOT,		/* 04755, owner root */
+	SETGID_ROOT,		/* 02755, group 0: USER_A is not in it */
+	FILE_CAPS,		/* 0755, CAP_NET_RAW permitted and effective */
+};
+
 FIXTURE_VARIANT(suid) {
-	bool setuid_bit;
+	enum suid_kind kind;
+	bool arm_before;		/* armed before its exec, while the user's */
 	const char *suid_dumpable;	/* NULL: leave as is */
 	bool expect_status;
 };
 
 /* Non-dumpable, and owned by root: the default. */
 FIXTURE_VARIANT_ADD(suid, setuid_root) {
-	.setuid_bit = true, .suid_dumpable = "0" };
+	.kind = SETUID_ROOT, .suid_dumpable = "0" };
 /* Dumpable: only the uid rule hides it. */
 FIXTURE_VARIANT_ADD(suid, setuid_root_suid_dumpable_1) {
-	.setuid_bit = true, .suid_dumpable = "1" };
+	.kind = SETUID_ROOT, .suid_dumpable = "1" };
+/* Dumpable, its uids the user's: only the gid rule hides it. */
+FIXTURE_VARIANT_ADD(suid, setgid_root_suid_dumpable_1) {
+	.kind = SETGID_ROOT, .suid_dumpable = "1" };
+/* Dumpable, its ids the user's: only the capability rule hides it. */
+FIXTURE_VARIANT_ADD(suid, file_caps_suid_dumpable_1) {
+	.kind = FILE_CAPS, .suid_dumpable = "1" };
 /* The control: the same file, not setuid. */
 FIXTURE_VARIANT_ADD(suid, plain_copy) {
-	.setuid_bit = false, .expect_status = true };
+	.kind = PLAIN, .expect_status = true };
+/*
+ * Armed while it is still the user's own child, then it execs: the
+ * status is judged again at its exit. suid_dumpable 1 keeps it dumpable,
+ * so that only its new credentials can hide the status.
+ */
+FIXTURE_VARIANT_ADD(suid, setuid_root_armed_before) {
+	.kind = SETUID_ROOT, .arm_before = true, .suid_dumpable = "1" };
+FIXTURE_VARIANT_ADD(suid, setgid_root_armed_before) {
+	.kind = SETGID_ROOT, .arm_before = true, .suid_dumpable = "1" };
+FIXTURE_VARIANT_ADD(suid, file_caps_armed_before) {
+	.kind = FILE_CAPS, .arm_before = true, .suid_dumpable = "1" };
+FIXTURE_VARIANT_ADD(suid, plain_copy_armed_before) {
+	.kind = PLAIN, .arm_before = true, .expect_status = true };
 
 /* A tmpfs that honours setuid: /tmp in the guest, else another. */
 static const char *suid_dir(void)
@@ -488,9 +825,26 @@ static int copy_self(const char *dst, mode_t mode)
 	return ret;
 }
 
+/* security.capability: CAP_NET_RAW permitted, and effective at exec. */
+static int set_file_caps(const char *path)
+{
+	struct vfs_cap_data caps;
+
+	memset(&caps, 0, sizeof(caps));
+	caps.magic_etc = htole32(VFS_CAP_REVISION_2 | VFS_CAP_FLAGS_EFFECTIVE);
+	caps.data[0].permitted = htole32(1u << CAP_NET_RAW);
+	return setxattr(path, "security.capability", &caps, sizeof(caps), 0) ?
+	       -errno : 0;
+}
+
 FIXTURE_SETUP(suid)
 {
+	static const mode_t modes[] = {
+		[PLAIN] = 0755, [SETUID_ROOT] = 04755,
+		[SETGID_ROOT] = 02755, [FILE_CAPS] = 0755,
+	};
 	const char *dir;
+	int ret;
 
 	self->path[0] = 0;
 	self->saved_dumpable[0] = 0;
@@ -502,7 +856,13 @@ FIXTURE_SETUP(suid)
 	ASSERT_TRUE(dir) TH_LOG("no writable file system without nosuid");
 	snprintf(self->path, sizeof(self->path), "%s/pidwait-setuid.%d", dir,
 		 getpid());
-	ASSERT_EQ(0, copy_self(self->path, variant->setuid_bit ? 04755 : 0755));
+	ASSERT_EQ(0, copy_self(self->path, modes[variant->kind]));
+	if (variant->kind == FILE_CAPS) {
+		ret = set_file_caps(self->path);
+		if (ret == -EOPNOTSUPP)
+			SKIP(return, "%s: no security xattrs on this file system", dir);
+		ASSERT_EQ(0, ret) TH_LOG("setxattr: %s", strerror(-ret));
+	}
 	if (variant->suid_dumpable) {
 		ASSERT_EQ(0, read_str(SUID_DUMPABLE, self->saved_dumpable,
 				      sizeof(self->saved_dumpable)));
@@ -525,37 +885,52 @@ FIXTURE_TEARDOWN(suid)
 	close(self->res[1]);
 }
 
-/* The user: start the program, arm it once it runs, let it exit, report. */
-static void setuid_user(const char *path, int res)
+/*
+ * The user: start the program, arm it before its exec or once it runs,
+ * let it exit, report.
+ */
+static void setuid_user(const char *path, bool arm_before, int res)
 {
 	struct setuid_result r;
-	int fd, rep[2], go[2];
+	int fd, rep[2], go[2], pre[2];
 	char arg_rep[16], arg_go[16];
 
 	memset(&r, 0, sizeof(r));
 	CHILD_CHECK(!drop_to(USER_A));
 	fd = pw_open(0);
 	CHILD_CHECK(fd >= 0);
-	CHILD_CHECK(!pipe2(rep, O_CLOEXEC) && !pipe2(go, O_CLOEXEC));
+	CHILD_CHECK(!pipe2(rep, O_CLOEXEC) && !pipe2(go, O_CLOEXEC) &&
+		    !pipe2(pre, O_CLOEXEC));
 	r.pid = fork();
 	CHILD_CHECK(r.pid >= 0);
 	if (r.pid == 0) {
 		char *argv[] = { "pidwait-setuid", SETUID_HELPER_ARG, arg_rep,
 				 arg_go, NULL };
 		char *envp[] = { NULL };
+		char c;
 
 		fcntl(rep[1], F_SETFD, 0);
 		fcntl(go[0], F_SETFD, 0);
 		snprintf(arg_rep, sizeof(arg_rep), "%d", rep[1]);
 		snprintf(arg_go, sizeof(arg_go), "%d", go[0]);
+		/* The word to exec: once armed, if armed before. */
+		close(pre[1]);
+		if (read(pre[0], &c, 1) != 1)
+			_exit(96);
 		execve(path, argv, envp);
 		_exit(97);
 	}
 	close(rep[1]);
 	close(go[0]);
+	close(pre[0]);
+	/* Still its parent's image and credentials: the status is ours now. */
+	if (arm_before)
+		r.arm = pw_arm(fd, r.pid, 0, 7);
+	CHILD_CHECK(!write_full(pre[1], "x", 1));
 	/* It reports after the exec: its credentials are final. */
 	CHILD_CHECK(!read_full(rep[0], &r.ids, sizeof(r.ids), PW_TIMEOUT_MS));
-	r.arm = pw_arm(fd, r.pid, 0, 7);
+	if (!arm_before)
+		r.arm = pw_arm(fd, r.pid, 0, 7);
 	CHILD_CHECK(!write_full(go[1], "x", 1));
 	if (!r.arm)
 		CHILD_CHECK(!pw_read_one(fd, &r.ev, PW_TIMEOUT_MS));
@@ -573,16 +948,31 @@ TEST_F(suid, status_hidden)
 	self->user = fork();
 	ASSERT_LE(0, self->user);
 	if (self->user == 0)
-		setuid_user(self->path, self->res[1]);
+		setuid_user(self->path, variant->arm_before, self->res[1]);
 	ASSERT_EQ(0, read_full(self->res[0], &r, sizeof(r), PW_TIMEOUT_MS * 3));
 	ASSERT_EQ(0, pw_reap(self->user, &st));
 	self->user = -1;
 	ASSERT_EQ(0, st);
 
-	/* The exec did what the variant says. */
+	/* The exec did what the variant says, and nothing else. */
 	ASSERT_EQ((uid_t)USER_A, r.ids.ruid);
-	ASSERT_EQ(variant->setuid_bit ? 0 : (uid_t)USER_A, r.ids.euid);
+	ASSERT_EQ(variant->kind == SETUID_ROOT ? 0 : (uid_t)USER_A, r.ids.euid);
 	ASSERT_EQ(r.ids.euid, r.ids.suid);
+	ASSERT_EQ((gid_t)USER_A, r.ids.rgid);
+	ASSERT_EQ(variant->kind == SETGID_ROOT ? 0 : (gid_t)USER_A, r.ids.egid);
+	ASSERT_EQ(r.ids.egid, r.ids.sgid);
+	switch (variant->kind) {
+	case SETUID_ROOT:
+		/* Root's: all the bounding set allows. */
+		ASSERT_EQ(cap_set("CapBnd:"), r.ids.cap_prm);
+		break;
+	case FILE_CAPS:
+		ASSERT_EQ(1ull << CAP_NET_RAW, r.ids.cap_prm);
+		break;
+	default:
+		ASSERT_EQ(0ull, r.ids.cap_prm);
+		break;
+	}
 	ASSERT_EQ(!variant->suid_dumpable || strcmp(variant->suid_dumpable, "0") ? 1 : 0,
 		  r.ids.dumpable);
 	ASSERT_EQ(W_EXITCODE(SETUID_EXIT, 0), r.status)
@@ -940,7 +1330,7 @@ TEST_F(bytes, nothing_stale)
 	ASSERT_EQ(PIDWAIT_API_VERSION, info->api_version);
 	ASSERT_EQ((__u32)PW_EVSZ, info->event_size);
 	ASSERT_EQ(0u, info->nr_watches);
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < PW_INFO_RESERVED; i++)
 		ASSERT_EQ(0ull, info->reserved[i]) TH_LOG("reserved[%d]", i);
 	ASSERT_TRUE(all_pattern(buf, sizeof(*info), sizeof(buf)));
 
@@ -1039,7 +1429,7 @@ TEST_F(bytes, nothing_stale)
 	memset(buf, PATTERN, sizeof(buf));
 	ASSERT_EQ(0, ioctl(self->fd, PIDWAIT_IOC_GET_INFO, info));
 	ASSERT_EQ(0u, info->nr_watches);
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < PW_INFO_RESERVED; i++)
 		ASSERT_EQ(0ull, info->reserved[i]) TH_LOG("reserved[%d]", i);
 	ASSERT_TRUE(all_pattern(buf, sizeof(*info), sizeof(buf)));
 }
@@ -1080,9 +1470,9 @@ FIXTURE_TEARDOWN(ucap)
 	}
 }
 
-static bool write_denied(void)
+static bool write_denied(const char *param)
 {
-	int fd = open(MAX_WATCHES_PARAM, O_WRONLY | O_CLOEXEC);
+	int fd = open(param, O_WRONLY | O_CLOEXEC);
 
 	if (fd >= 0) {
 		/* Opened: then the write itself must fail. */
@@ -1132,7 +1522,7 @@ static void ucap_user(const pid_t *t)
 	CHILD_CHECK(!pw_arm(fd1, t[UCAP], 0, 0));
 	CHILD_CHECK(pw_arm(fd1, t[0], 0, 0) == -ENOSPC);
 
-	CHILD_CHECK(write_denied());
+	CHILD_CHECK(write_denied(MAX_WATCHES_PARAM));
 	CHILD_CHECK(pw_read_long(MAX_WATCHES_PARAM) == UCAP);
 
 	/* Root of a user namespace of its own is no root of the parameter. */
@@ -1142,7 +1532,7 @@ static void ucap_user(const pid_t *t)
 		if (unshare(CLONE_NEWUSER))
 			_exit(2);
 		CHILD_CHECK(cap_eff() & (1ull << CAP_DAC_OVERRIDE));
-		CHILD_CHECK(write_denied());
+		CHILD_CHECK(write_denied(MAX_WATCHES_PARAM));
 		_exit(0);
 	}
 	CHILD_CHECK(!pw_reap(v, &st));
@@ -1176,6 +1566,438 @@ TEST_F(ucap, enospc_at_cap)
 	if (WEXITSTATUS(st) == 2)
 		TH_LOG("no user namespaces: the write from a namespace's root untried");
 	ASSERT_EQ(UCAP, pw_read_long(MAX_WATCHES_PARAM));
+}
+
+/* ---- the per-user limit ---------------------------------------------------------- */
+
+/*
+ * max_user_watches bounds a user's watches, armed or unread, across all
+ * of its files, which the per-file cap alone does not: every file is
+ * charged to the user that opened it. Here USER_A fills it from several
+ * processes at once, USER_B keeps its own, and each way a watch goes
+ * (disarm, read, close) gives it back.
+ */
+
+#define ULIM		40		/* max_user_watches here */
+#define ULIM_FILE	16		/* max_watches here: a file's cap, below it */
+#define ULIM_FILES	3		/* file slots of a user's process */
+#define ULIM_A		3		/* USER_A's processes, 2 files each */
+#define ULIM_B		ULIM_A		/* USER_B's process */
+#define ULIM_A2		(ULIM_A + 1)	/* USER_A's, once the others are gone */
+#define ULIM_PROCS	(ULIM_A + 2)
+/* Targets: a file's cap of them, one never armed by a fill, one to end. */
+#define ULIM_KIDS	(ULIM_FILE + 2)
+#define ULIM_SPARE	ULIM_FILE
+#define ULIM_DIES	(ULIM_FILE + 1)
+
+FIXTURE(ulimit) {
+	pid_t kids[ULIM_KIDS];
+	int nkids;
+	pid_t u[ULIM_PROCS];
+	int cmd[ULIM_PROCS], rep[ULIM_PROCS];
+	char saved_user[32], saved_file[32];
+};
+
+/* What a user's process is told to do, on its file slot `file`. */
+enum uop {
+	U_OPEN = 1,
+	U_CLOSE,
+	U_FILL,		/* arm targets from the first until an arm fails */
+	U_ARM,		/* arm target `target` */
+	U_DISARM,
+	U_READABLE,
+	U_READ,
+	U_INFO,
+	U_PARAM,	/* try to write max_user_watches */
+	U_EXIT,
+};
+
+struct ucmd {
+	int op, file, target;
+};
+
+struct urep {
+	int ret;
+	int n;				/* U_FILL: how many were armed */
+	struct pidwait_info info;	/* U_INFO */
+	struct pidwait_event ev;	/* U_READ */
+};
+
+static void ulimit_user(uid_t uid, const pid_t *t, int in, int out)
+{
+	int fds[ULIM_FILES], k;
+	struct urep r;
+	struct ucmd c;
+
+	for (k = 0; k < ULIM_FILES; k++)
+		fds[k] = -1;
+	CHILD_CHECK(!drop_to(uid));
+	for (;;) {
+		CHILD_CHECK(read(in, &c, sizeof(c)) == sizeof(c));
+		CHILD_CHECK(c.file >= 0 && c.file < ULIM_FILES);
+		CHILD_CHECK(c.target >= 0 && c.target < ULIM_KIDS);
+		memset(&r, 0, sizeof(r));
+		switch (c.op) {
+		case U_OPEN:
+			fds[c.file] = pw_open(0);
+			r.ret = fds[c.file] < 0 ? -errno : 0;
+			break;
+		case U_CLOSE:
+			r.ret = close(fds[c.file]) ? -errno : 0;
+			fds[c.file] = -1;
+			break;
+		case U_FILL:
+			for (k = 0; k < ULIM_KIDS; k++) {
+				r.ret = pw_arm(fds[c.file], t[k], 0, k);
+				if (r.ret)
+					break;
+				r.n++;
+			}
+			break;
+		case U_ARM:
+			r.ret = pw_arm(fds[c.file], t[c.target], 0, c.target);
+			break;
+		case U_DISARM:
+			r.ret = pw_disarm(fds[c.file], t[c.target], 0);
+			break;
+		case U_READABLE:
+			r.ret = pw_wait_readable(fds[c.file], PW_TIMEOUT_MS);
+			break;
+		case U_READ:
+			r.ret = pw_read_one(fds[c.file], &r.ev, PW_TIMEOUT_MS);
+			break;
+		case U_INFO:
+			r.ret = pw_info(fds[c.file], &r.info);
+			break;
+		case U_PARAM:
+			r.ret = write_denied(MAX_USER_WATCHES_PARAM) ? 0 : -1;
+			break;
+		case U_EXIT:
+			_exit(0);
+		default:
+			CHILD_CHECK(0);
+		}
+		CHILD_CHECK(!write_full(out, &r, sizeof(r)));
+	}
+}
+
+static int ustart(FIXTURE_DATA(ulimit) *self, int p, uid_t uid)
+{
+	int c[2], r[2];
+
+	if (pipe2(c, O_CLOEXEC))
+		return -errno;
+	if (pipe2(r, O_CLOEXEC)) {
+		close(c[0]);
+		close(c[1]);
+		return -errno;
+	}
+	self->cmd[p] = c[1];
+	self->rep[p] = r[0];
+	self->u[p] = fork();
+	if (self->u[p] < 0)
+		return -errno;
+	if (self->u[p] == 0) {
+		int keep[] = { c[0], r[1] };
+
+		/* Only its own files count for it: none of the others'. */
+		pw_close_fds_except(keep, ARRAY_SIZE(keep));
+		ulimit_user(uid, self->kids, c[0], r[1]);
+	}
+	close(c[0]);
+	close(r[1]);
+	return 0;
+}
+
+static int usend(FIXTURE_DATA(ulimit) *self, int p, int op, int file, int target)
+{
+	struct ucmd c = { op, file, target };
+
+	return write_full(self->cmd[p], &c, sizeof(c));
+}
+
+static int urecv(FIXTURE_DATA(ulimit) *self, int p, struct urep *r)
+{
+	memset(r, 0, sizeof(*r));
+	return read_full(self->rep[p], r, sizeof(*r), PW_TIMEOUT_MS * 2);
+}
+
+/* Send a command, wait for the answer: 0 or -errno; the result in *r. */
+static int ucall(FIXTURE_DATA(ulimit) *self, int p, int op, int file, int target,
+		 struct urep *r)
+{
+	int ret = usend(self, p, op, file, target);
+
+	return ret ? ret : urecv(self, p, r);
+}
+
+/* The process's result, or a value no check expects if it did not answer. */
+static int uret(FIXTURE_DATA(ulimit) *self, int p, int op, int file, int target)
+{
+	struct urep r;
+
+	return ucall(self, p, op, file, target, &r) ? -EPIPE : r.ret;
+}
+
+/* user_watches as seen from a file, or -1. */
+static long uwatches(FIXTURE_DATA(ulimit) *self, int p, int file)
+{
+	struct urep r;
+
+	if (ucall(self, p, U_INFO, file, 0, &r) || r.ret)
+		return -1;
+	return r.info.user_watches;
+}
+
+static int uexit(FIXTURE_DATA(ulimit) *self, int p)
+{
+	int st = -1, ret = usend(self, p, U_EXIT, 0, 0);
+
+	if (!ret)
+		ret = pw_reap(self->u[p], &st);
+	self->u[p] = -1;
+	close(self->cmd[p]);
+	close(self->rep[p]);
+	self->cmd[p] = self->rep[p] = -1;
+	return ret ? ret : st;
+}
+
+FIXTURE_SETUP(ulimit)
+{
+	char val[16];
+
+	self->nkids = 0;
+	self->saved_user[0] = self->saved_file[0] = 0;
+	for (int p = 0; p < ULIM_PROCS; p++) {
+		self->u[p] = -1;
+		self->cmd[p] = self->rep[p] = -1;
+	}
+	if (geteuid())
+		SKIP(return, "needs root to set the limits and users");
+	/* The default, before the test changes it. */
+	ASSERT_EQ(0, read_str(MAX_USER_WATCHES_PARAM, self->saved_user,
+			      sizeof(self->saved_user)));
+	ASSERT_EQ(0, read_str(MAX_WATCHES_PARAM, self->saved_file,
+			      sizeof(self->saved_file)));
+	snprintf(val, sizeof(val), "%d", ULIM);
+	ASSERT_EQ(0, pw_write_str(MAX_USER_WATCHES_PARAM, val));
+	snprintf(val, sizeof(val), "%d", ULIM_FILE);
+	ASSERT_EQ(0, pw_write_str(MAX_WATCHES_PARAM, val));
+	for (; self->nkids < ULIM_KIDS; self->nkids++) {
+		pid_t k = fork();
+
+		ASSERT_LE(0, k);
+		if (k == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			for (;;)
+				pause();
+		}
+		self->kids[self->nkids] = k;
+	}
+}
+
+FIXTURE_TEARDOWN(ulimit)
+{
+	for (int p = 0; p < ULIM_PROCS; p++) {
+		if (self->u[p] > 0) {
+			kill(self->u[p], SIGKILL);
+			pw_reap(self->u[p], NULL);
+		}
+		close(self->cmd[p]);
+		close(self->rep[p]);
+	}
+	for (int i = 0; i < self->nkids; i++)
+		if (self->kids[i] > 0)
+			kill(self->kids[i], SIGKILL);
+	for (int i = 0; i < self->nkids; i++)
+		if (self->kids[i] > 0)
+			pw_reap(self->kids[i], NULL);
+	if (self->saved_user[0]) {
+		EXPECT_EQ(0, pw_write_str(MAX_USER_WATCHES_PARAM, self->saved_user));
+	}
+	if (self->saved_file[0]) {
+		EXPECT_EQ(0, pw_write_str(MAX_WATCHES_PARAM, self->saved_file));
+	}
+}
+
+TEST_F(ulimit, across_files_and_processes)
+{
+	int n[ULIM_A][2], total = 0, p, f, pa = -1, fa = -1, st = -1;
+	pid_t dies = self->kids[ULIM_DIES];
+	struct urep r;
+
+	for (p = 0; p < ULIM_A; p++) {
+		ASSERT_EQ(0, ustart(self, p, USER_A));
+		for (f = 0; f < 2; f++)
+			ASSERT_EQ(0, uret(self, p, U_OPEN, f, 0));
+	}
+	/* Nothing of USER_A's is left from another test. */
+	ASSERT_EQ(0, uwatches(self, 0, 0));
+
+	/* All at once: they race for the last of the user's watches. */
+	for (p = 0; p < ULIM_A; p++)
+		for (f = 0; f < 2; f++)
+			ASSERT_EQ(0, usend(self, p, U_FILL, f, 0));
+	for (p = 0; p < ULIM_A; p++)
+		for (f = 0; f < 2; f++) {
+			ASSERT_EQ(0, urecv(self, p, &r));
+			ASSERT_EQ(-ENOSPC, r.ret) TH_LOG("process %d, file %d: %d armed",
+							 p, f, r.n);
+			ASSERT_GE(ULIM_FILE, r.n);
+			n[p][f] = r.n;
+			total += r.n;
+			if (r.n && pa < 0) {
+				pa = p;
+				fa = f;
+			}
+		}
+	ASSERT_EQ(ULIM, total);
+
+	/* Every file of the user's says so; one with room refuses too. */
+	for (p = 0; p < ULIM_A; p++)
+		for (f = 0; f < 2; f++) {
+			ASSERT_EQ(0, ucall(self, p, U_INFO, f, 0, &r));
+			ASSERT_EQ(0, r.ret);
+			ASSERT_EQ((__u32)ULIM, r.info.user_watches);
+			ASSERT_EQ((__u32)ULIM, r.info.max_user_watches);
+			ASSERT_EQ((__u32)ULIM_FILE, r.info.max_watches);
+			ASSERT_EQ((__u32)n[p][f], r.info.nr_watches);
+			ASSERT_EQ(-ENOSPC, uret(self, p, U_ARM, f, ULIM_SPARE));
+		}
+	/* A new file too: the limit is the user's, not the file's. */
+	ASSERT_EQ(0, uret(self, 0, U_OPEN, 2, 0));
+	ASSERT_EQ(ULIM, uwatches(self, 0, 2));
+	ASSERT_EQ(-ENOSPC, uret(self, 0, U_ARM, 2, ULIM_SPARE));
+
+	/*
+	 * USER_B counts its own: a file's cap first, with its count below
+	 * the limit, then the limit.
+	 */
+	ASSERT_EQ(0, ustart(self, ULIM_B, USER_B));
+	for (f = 0; f < ULIM_FILES; f++) {
+		int want = f < 2 ? ULIM_FILE : ULIM - 2 * ULIM_FILE;
+
+		ASSERT_EQ(0, uret(self, ULIM_B, U_OPEN, f, 0));
+		ASSERT_EQ(0, ucall(self, ULIM_B, U_FILL, f, 0, &r));
+		ASSERT_EQ(-ENOSPC, r.ret);
+		ASSERT_EQ(want, r.n) TH_LOG("USER_B's file %d", f);
+		ASSERT_EQ(f * ULIM_FILE + want, uwatches(self, ULIM_B, f));
+	}
+	ASSERT_EQ(ULIM, uwatches(self, 0, 0));
+	ASSERT_EQ(0, uexit(self, ULIM_B));
+	ASSERT_EQ(ULIM, uwatches(self, 0, 0));
+
+	/* A disarm gives one back, to any file of the user's. */
+	ASSERT_LE(0, pa);
+	ASSERT_EQ(0, uret(self, pa, U_DISARM, fa, 0));
+	ASSERT_EQ(ULIM - 1, uwatches(self, 0, 2));
+	ASSERT_EQ(0, uret(self, 0, U_ARM, 2, ULIM_DIES));
+	ASSERT_EQ(ULIM, uwatches(self, 0, 2));
+	ASSERT_EQ(-ENOSPC, uret(self, 0, U_ARM, 2, ULIM_SPARE));
+
+	/* A fired watch counts until it is read. */
+	ASSERT_EQ(0, kill(dies, SIGKILL));
+	ASSERT_EQ(0, pw_reap(dies, &st));
+	self->kids[ULIM_DIES] = -1;
+	ASSERT_EQ(1, uret(self, 0, U_READABLE, 2, 0));
+	ASSERT_EQ(ULIM, uwatches(self, 0, 2));
+	ASSERT_EQ(-ENOSPC, uret(self, 0, U_ARM, 2, ULIM_SPARE));
+	ASSERT_EQ(0, ucall(self, 0, U_READ, 2, 0, &r));
+	ASSERT_EQ(0, r.ret);
+	ASSERT_EQ(dies, r.ev.pid);
+	ASSERT_EQ((__u64)ULIM_DIES, r.ev.cookie);
+	ASSERT_EQ(ULIM - 1, uwatches(self, 0, 2));
+	ASSERT_EQ(0, uret(self, 0, U_ARM, 2, ULIM_SPARE));
+	ASSERT_EQ(ULIM, uwatches(self, 0, 2));
+
+	/* A close gives back all of its file's. */
+	ASSERT_EQ(0, uret(self, pa, U_CLOSE, fa, 0));
+	ASSERT_EQ(ULIM - (n[pa][fa] - 1), uwatches(self, (pa + 1) % ULIM_A, 0));
+	ASSERT_EQ(0, uret(self, (pa + 1) % ULIM_A, U_ARM, 0, ULIM_SPARE));
+
+	/* Once all are gone, the user starts afresh. */
+	for (p = 0; p < ULIM_A; p++)
+		ASSERT_EQ(0, uexit(self, p));
+	ASSERT_EQ(0, ustart(self, ULIM_A2, USER_A));
+	ASSERT_EQ(0, uret(self, ULIM_A2, U_OPEN, 0, 0));
+	ASSERT_EQ(0, ucall(self, ULIM_A2, U_INFO, 0, 0, &r));
+	ASSERT_EQ(0, r.ret);
+	ASSERT_EQ(0u, r.info.user_watches);
+	ASSERT_EQ((__u32)ULIM, r.info.max_user_watches);
+	ASSERT_EQ(0, ucall(self, ULIM_A2, U_FILL, 0, 0, &r));
+	ASSERT_EQ(-ENOSPC, r.ret);
+	ASSERT_EQ(ULIM_FILE, r.n);
+	ASSERT_EQ(ULIM_FILE, uwatches(self, ULIM_A2, 0));
+	ASSERT_EQ(0, uexit(self, ULIM_A2));
+}
+
+static long meminfo_kb(const char *key)
+{
+	size_t klen = strlen(key);
+	char line[256];
+	long v = -1;
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) && sscanf(line + klen, "%ld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+TEST_F(ulimit, parameter)
+{
+	static const char * const refused[] = {
+		"2147483648", "4294967295", "4294967296", "-1", "abc", "12abc",
+	};
+	struct pidwait_info info;
+	long def, mem;
+	struct stat sb;
+	int fd;
+
+	/* The default: 1% of memory, at 64 to 1024 bytes a watch. */
+	def = strtol(self->saved_user, NULL, 10);
+	mem = meminfo_kb("MemTotal:");
+	ASSERT_LT(0, mem);
+	ASSERT_LE(mem * 1024 / 100 / 1024, def) TH_LOG("MemTotal %ld kB", mem);
+	ASSERT_GE(mem * 1024 / 100 / 64, def) TH_LOG("MemTotal %ld kB", mem);
+
+	ASSERT_EQ(0, stat(MAX_USER_WATCHES_PARAM, &sb));
+	ASSERT_EQ(0644, sb.st_mode & 07777);
+	ASSERT_EQ(0u, sb.st_uid);
+
+	/* Not the user's to raise. */
+	ASSERT_EQ(0, ustart(self, 0, USER_A));
+	ASSERT_EQ(0, uret(self, 0, U_PARAM, 0, 0));
+	ASSERT_EQ(0, uexit(self, 0));
+	ASSERT_EQ(ULIM, pw_read_long(MAX_USER_WATCHES_PARAM));
+
+	/* Root's: what it writes is in force, up to INT_MAX. */
+	fd = pw_open(0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pw_write_str(MAX_USER_WATCHES_PARAM, "41"));
+	ASSERT_EQ(41, pw_read_long(MAX_USER_WATCHES_PARAM));
+	ASSERT_EQ(0, pw_info(fd, &info));
+	ASSERT_EQ(41u, info.max_user_watches);
+	ASSERT_EQ(0, pw_write_str(MAX_USER_WATCHES_PARAM, "2147483647"));
+	ASSERT_EQ(INT_MAX, pw_read_long(MAX_USER_WATCHES_PARAM));
+	ASSERT_EQ(0, pw_info(fd, &info));
+	ASSERT_EQ((__u32)INT_MAX, info.max_user_watches);
+	close(fd);
+
+	/* Above INT_MAX, or no number: refused, and the value stays. */
+	for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
+		int ret = pw_write_str(MAX_USER_WATCHES_PARAM, refused[i]);
+
+		if (i < 2) {
+			ASSERT_EQ(-EINVAL, ret) TH_LOG("\"%s\"", refused[i]);
+		} else {
+			ASSERT_GT(0, ret) TH_LOG("\"%s\" taken", refused[i]);
+		}
+		ASSERT_EQ(INT_MAX, pw_read_long(MAX_USER_WATCHES_PARAM));
+	}
 }
 
 /* ---- memory cgroup charge -------------------------------------------------------- */

@@ -2,8 +2,9 @@
 /*
  * event.status: the wait(2) status the parent's waitpid() gets, for every
  * way a process can end, and each thread's own exit code for thread
- * watches; and who may see it: decided at arm time from the arming task's
- * uids and capabilities and the target's uids and dumpability.
+ * watches; and who may see it: ptrace read access, judged when the watch
+ * is armed and again when the target exits, with the arming task's
+ * credentials of arm time.
  */
 #include "pidwait_util.h"
 
@@ -231,6 +232,7 @@ FIXTURE_VARIANT(vis) {
 	bool open_as_root;	/* the armer opened the file before dropping */
 	bool target_root;
 	uid_t target_ruid, target_euid;
+	gid_t target_rgid, target_egid, target_sgid;	/* 0: NOBODY */
 	int target_dumpable;
 	bool zombie_first;	/* the target is a zombie when armed */
 	enum change change;	/* done to the target after the arm */
@@ -257,12 +259,22 @@ FIXTURE_VARIANT_ADD(vis, nobody_vs_nobody_nondumpable_zombie) {
 	.armer_ruid = NOBODY, .armer_euid = NOBODY, .target_ruid = NOBODY,
 	.target_euid = NOBODY, .target_dumpable = 0, .zombie_first = true,
 	.expect_status = true };
+/* ptrace's rule: the gids too, real, effective and saved. */
+FIXTURE_VARIANT_ADD(vis, nobody_vs_nobody_other_gid) {
+	.armer_ruid = NOBODY, .armer_euid = NOBODY, .target_ruid = NOBODY,
+	.target_euid = NOBODY, .target_rgid = 1000, .target_egid = 1000,
+	.target_sgid = 1000, .target_dumpable = 1, .expect_status = false };
+FIXTURE_VARIANT_ADD(vis, nobody_vs_nobody_other_saved_gid) {
+	.armer_ruid = NOBODY, .armer_euid = NOBODY, .target_ruid = NOBODY,
+	.target_euid = NOBODY, .target_sgid = 1000, .target_dumpable = 1,
+	.expect_status = false };
 FIXTURE_VARIANT_ADD(vis, nobody_vs_setuid_root) {
 	.armer_ruid = NOBODY, .armer_euid = NOBODY, .target_ruid = NOBODY,
 	.target_euid = 0, .target_dumpable = 1, .expect_status = false };
-FIXTURE_VARIANT_ADD(vis, real_uid_matches) {
+/* As /proc/PID/stat's exit_code: the filesystem ids count, not the real ones. */
+FIXTURE_VARIANT_ADD(vis, real_uid_only_matches) {
 	.armer_ruid = 0, .armer_euid = NOBODY, .target_root = true,
-	.target_dumpable = 1, .expect_status = true };
+	.target_dumpable = 1, .expect_status = false };
 FIXTURE_VARIANT_ADD(vis, effective_uid_matches) {
 	.armer_ruid = 1000, .armer_euid = NOBODY, .target_ruid = NOBODY,
 	.target_euid = NOBODY, .target_dumpable = 1, .expect_status = true };
@@ -299,19 +311,32 @@ FIXTURE_TEARDOWN(vis)
 	close(self->res[1]);
 }
 
-static int become_nobody(uid_t ruid, uid_t euid)
+/* The gids first: once the uids are dropped, they stay as they are. */
+static int become(uid_t ruid, uid_t euid, gid_t rgid, gid_t egid, gid_t sgid)
 {
-	if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
+	if (setgroups(0, NULL) || setresgid(rgid, egid, sgid) ||
 	    setresuid(ruid, euid, euid))
 		return -errno;
 	return 0;
+}
+
+static int become_nobody(uid_t ruid, uid_t euid)
+{
+	return become(ruid, euid, NOBODY, NOBODY, NOBODY);
+}
+
+static gid_t gid_or_nobody(gid_t gid)
+{
+	return gid ? gid : NOBODY;
 }
 
 static int target_setup(void *arg)
 {
 	const FIXTURE_VARIANT(vis) *v = arg;
 
-	if (!v->target_root && become_nobody(v->target_ruid, v->target_euid))
+	if (!v->target_root &&
+	    become(v->target_ruid, v->target_euid, gid_or_nobody(v->target_rgid),
+		   gid_or_nobody(v->target_egid), gid_or_nobody(v->target_sgid)))
 		return 71;
 	/* A change of uid clears it: set it after. */
 	if (prctl(PR_SET_DUMPABLE, v->target_dumpable, 0, 0, 0))
@@ -358,6 +383,28 @@ static unsigned long long cap_eff(void)
 	return v;
 }
 
+/* A process's real, effective, saved and filesystem ids ("Uid:", "Gid:"). */
+static int proc_ids(pid_t pid, const char *key, unsigned int ids[4])
+{
+	size_t klen = strlen(key);
+	char path[64], line[256];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen)) {
+			n = sscanf(line + klen, "%u %u %u %u", &ids[0], &ids[1],
+				   &ids[2], &ids[3]);
+			break;
+		}
+	fclose(f);
+	return n == 4 ? 0 : -EIO;
+}
+
 /* The arming process: drops what the variant says, arms, sends the arm result and the event. */
 static void armer_main(const FIXTURE_VARIANT(vis) *v, pid_t target, uint32_t flags,
 		       int res, pid_t parent)
@@ -400,6 +447,15 @@ TEST_F(vis, status_visibility)
 	ASSERT_EQ(0, worker_start(&self->w, variant->thread ? 2 : 1, target_setup,
 				  (void *)variant));
 	target = variant->thread ? self->w.tid[1] : self->w.pid;
+	if (!variant->target_root) {
+		unsigned int gids[4];
+
+		/* The target's gids are what the variant says. */
+		ASSERT_EQ(0, proc_ids(self->w.pid, "Gid:", gids));
+		ASSERT_EQ(gid_or_nobody(variant->target_rgid), gids[0]);
+		ASSERT_EQ(gid_or_nobody(variant->target_egid), gids[1]);
+		ASSERT_EQ(gid_or_nobody(variant->target_sgid), gids[2]);
+	}
 	if (variant->zombie_first) {
 		ASSERT_EQ(0, worker_cmd(&self->w, 0, W_EXIT_GROUP, 3));
 		ASSERT_EQ(0, pw_wait_zombie(self->w.pid));
