@@ -314,6 +314,117 @@ TEST_F(exec, lives_on)
 	ASSERT_EVENT(&ev, pid, PIDWAIT_EVENT_STATUS, st, 9, t0, pw_now_ns());
 }
 
+/* A PIDFD_THREAD pidfd (Linux 6.9) on tid, or -1 with errno set. */
+static int thread_pidfd(pid_t tid)
+{
+	return pw_pidfd_open(tid, PIDFD_THREAD);
+}
+
+static bool pidfd_readable(int pidfd)
+{
+	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN);
+}
+
+/*
+ * Thread watches on the thread that calls execve and on the leader, and a
+ * process watch. A non-leader that execs takes the leader's TID over
+ * (de_thread()): its own TID ends, though it did not exit, so its watch
+ * fires then, once and without a status, as a PIDFD_THREAD pidfd on that
+ * TID becomes readable. The leader's TID lives on in the new image: its
+ * thread watch waits for the process, as the process watch does, and both
+ * get the process's status. A leader that execs keeps its TID: nothing
+ * fires before the process ends.
+ */
+TEST_F(exec, thread_watches)
+{
+	struct pidwait_event ev[4];
+	bool nonleader = variant->execer != 0;
+	int pidfd, nr, st = -1;
+	uint64_t t0, t1;
+	struct w_report r;
+	pid_t pid, tid;
+
+	ASSERT_EQ(0, worker_start(&self->w, variant->threads, NULL, NULL));
+	pid = self->w.pid;
+	tid = self->w.tid[variant->execer];
+	ASSERT_EQ(0, pw_arm(self->fd, pid, 0, 3));
+	ASSERT_EQ(0, pw_arm(self->fd, pid, PIDWAIT_ARM_THREAD, 2));
+	if (nonleader) {
+		ASSERT_EQ(0, pw_arm(self->fd, tid, PIDWAIT_ARM_THREAD, 1));
+	}
+	nr = nonleader ? 3 : 2;
+	ASSERT_EQ(nr, pw_nr_watches(self->fd));
+
+	/* The kernel's own answer for the execer's TID, where it has one. */
+	pidfd = thread_pidfd(tid);
+	if (pidfd < 0) {
+		ASSERT_TRUE(errno == EINVAL || errno == ENOSYS)
+			TH_LOG("pidfd_open(%d, PIDFD_THREAD): %s", tid, strerror(errno));
+		TH_LOG("no PIDFD_THREAD (Linux 6.9): no pidfd to compare with");
+	} else {
+		ASSERT_FALSE(pidfd_readable(pidfd));
+	}
+	ASSERT_EQ(0, pw_wait_readable(self->fd, 0));
+
+	t0 = pw_now_ns();
+	ASSERT_EQ(0, worker_cmd(&self->w, variant->execer, W_EXEC, 0));
+	ASSERT_EQ(0, w_read_report(&self->w, &r, PW_TIMEOUT_MS));
+	t1 = pw_now_ns();
+	ASSERT_EQ(W_EXECED, r.idx);
+	ASSERT_EQ(pid, r.tid);
+	ASSERT_EQ(1, nr_tasks(pid));
+
+	if (nonleader) {
+		/* de_thread() released the old TID before the new image ran. */
+		if (pidfd >= 0) {
+			ASSERT_TRUE(pidfd_readable(pidfd));
+		}
+		ASSERT_EQ(1, pw_wait_readable(self->fd, PW_TIMEOUT_MS));
+		memset(ev, 0xa5, sizeof(ev));
+		ASSERT_EQ(PW_EVSZ, read(self->fd, ev, sizeof(ev)));
+		ASSERT_EVENT(&ev[0], tid, PIDWAIT_EVENT_THREAD, 0, 1, t0, t1);
+		nr--;
+		ASSERT_EQ(nr, pw_nr_watches(self->fd));
+		ASSERT_EQ(-ENOENT, pw_disarm(self->fd, tid, PIDWAIT_ARM_THREAD));
+	} else if (pidfd >= 0) {
+		ASSERT_FALSE(pidfd_readable(pidfd));
+	}
+
+	/* The process lives on: the other watches stay armed. */
+	ASSERT_EQ(0, pw_wait_readable(self->fd, PW_QUIET_MS));
+	ASSERT_EQ(0, worker_cmd(&self->w, variant->execer, W_PING, 42));
+	ASSERT_EQ(0, w_read_report(&self->w, &r, PW_TIMEOUT_MS));
+	ASSERT_EQ(42, r.val);
+	ASSERT_EQ(0, pw_wait_readable(self->fd, 0));
+	ASSERT_EQ(nr, pw_nr_watches(self->fd));
+
+	t0 = pw_now_ns();
+	ASSERT_EQ(0, worker_cmd(&self->w, variant->execer, W_EXIT_GROUP, 6));
+	ASSERT_EQ(2 * PW_EVSZ, pw_wait_fionread(self->fd, 2 * PW_EVSZ, PW_TIMEOUT_MS));
+	if (pidfd >= 0 && !nonleader) {
+		ASSERT_TRUE(pidfd_readable(pidfd));
+	}
+	ASSERT_EQ(0, worker_reap(&self->w, &st));
+	ASSERT_EQ(W_EXITCODE(6, 0), st);
+	/* Exactly these two: the execer's TID fired once, at the exec. */
+	memset(ev, 0xa5, sizeof(ev));
+	ASSERT_EQ(2 * PW_EVSZ, read(self->fd, ev, sizeof(ev)));
+	for (int i = 0; i < 2; i++) {
+		bool thread = ev[i].cookie == 2;
+
+		ASSERT_EVENT(&ev[i], pid,
+			     PIDWAIT_EVENT_STATUS | (thread ? PIDWAIT_EVENT_THREAD : 0),
+			     st, thread ? 2 : 3, t0, pw_now_ns());
+	}
+	ASSERT_NE(ev[0].cookie, ev[1].cookie);
+	ASSERT_EQ(0, pw_nr_watches(self->fd));
+	ASSERT_EQ(0, pw_wait_readable(self->fd, PW_QUIET_MS));
+	if (pidfd >= 0)
+		close(pidfd);
+}
+
 /* ---- PID reuse ---------------------------------------------------------- */
 
 /*
