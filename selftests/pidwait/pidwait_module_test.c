@@ -13,6 +13,7 @@
 #define MODNAME		"pidwait"
 #define SYSMOD		"/sys/module/" MODNAME
 #define PARAM_MAX	SYSMOD "/parameters/max_watches"
+#define PARAM_USER_MAX	SYSMOD "/parameters/max_user_watches"
 #define PARAM_BACKEND	SYSMOD "/parameters/backend"
 #define PARAM_HOOKS	SYSMOD "/parameters/hooks"
 #define KPROBES_LIST	"/sys/kernel/debug/kprobes/list"
@@ -46,8 +47,8 @@ static int read_str(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-/* Lines of a /proc file that contain needle. */
-static int count_lines(const char *path, const char *needle)
+/* Lines of a /proc file that contain needle, and not unless (if given). */
+static int count_lines_but(const char *path, const char *needle, const char *unless)
 {
 	char line[512];
 	int n = 0;
@@ -56,10 +57,15 @@ static int count_lines(const char *path, const char *needle)
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f))
-		if (strstr(line, needle))
+		if (strstr(line, needle) && !(unless && strstr(line, unless)))
 			n++;
 	fclose(f);
 	return n;
+}
+
+static int count_lines(const char *path, const char *needle)
+{
+	return count_lines_but(path, needle, NULL);
 }
 
 static bool module_loaded(void)
@@ -119,8 +125,20 @@ static int hooks_now(void)
 	return read_str(PARAM_HOOKS, buf, sizeof(buf)) ? -1 : atoi(buf);
 }
 
-/* Registered kprobes on the functions the module may probe. */
+/*
+ * Armed kprobes on the functions the module may probe: the module keeps
+ * them registered but disabled, which patches no kernel text.
+ */
 static int our_kprobes(void)
+{
+	int a = count_lines_but(KPROBES_LIST, "do_notify_parent", "[DISABLED]");
+	int b = count_lines_but(KPROBES_LIST, "release_task", "[DISABLED]");
+
+	return a < 0 || b < 0 ? -1 : a + b;
+}
+
+/* Registered ones, armed or not. */
+static int our_kprobes_registered(void)
 {
 	int a = count_lines(KPROBES_LIST, "do_notify_parent");
 	int b = count_lines(KPROBES_LIST, "release_task");
@@ -154,13 +172,15 @@ static void *blocked_thread(void *arg)
 }
 
 /*
- * An idle module costs unrelated exits nothing: no kprobe, no tracepoint.
- * The hook backends register theirs for the first watch; the wait_pidfd
- * backend needs none but, before 6.9, a kprobe for thread watches.
+ * An idle module costs unrelated exits nothing: no kprobe armed, no
+ * tracepoint. The hook backends arm theirs for the first watch; the
+ * wait_pidfd backend needs none but, before 6.9, the kprobe backend's for
+ * thread watches. The kprobes stay registered from the load on, disabled:
+ * that checks them without patching any kernel text.
  */
 TEST(idle_registers_no_hook)
 {
-	bool hook_for_process, hook_for_thread, thread_wake;
+	bool hook_for_process, hook_for_thread, thread_wake, kprobes_used;
 	int fd, pfd, p[2], q[2], tp[2], kp = -1;
 	char backend[64];
 	pthread_t t;
@@ -176,12 +196,17 @@ TEST(idle_registers_no_hook)
 	}
 
 	/* 6.9 wakes wait_pidfd for threads, with PIDFD_THREAD. */
-	pfd = syscall(SYS_pidfd_open, getpid(), O_EXCL);
+	pfd = pw_pidfd_open(getpid(), PIDFD_THREAD);
 	thread_wake = pfd >= 0;
 	if (pfd >= 0)
 		close(pfd);
 	hook_for_process = strcmp(backend, "wait_pidfd");
 	hook_for_thread = hook_for_process || !thread_wake;
+	kprobes_used = !strcmp(backend, "kprobe") ||
+		       (!strcmp(backend, "wait_pidfd") && !thread_wake);
+	if (kp >= 0) {
+		ASSERT_EQ(kprobes_used ? 2 : 0, our_kprobes_registered());
+	}
 
 	fd = pw_open(0);
 	ASSERT_LE(0, fd);
@@ -195,8 +220,8 @@ TEST(idle_registers_no_hook)
 	ASSERT_EQ(sizeof(tid), read(q[0], &tid, sizeof(tid)));
 	ASSERT_EQ(0, pw_arm(fd, tid, PIDWAIT_ARM_THREAD, 2));
 	ASSERT_EQ(hook_for_thread ? 1 : 0, hooks_now());
-	if (kp >= 0 && !strcmp(backend, "kprobe")) {
-		ASSERT_EQ(2, our_kprobes());
+	if (kp >= 0) {
+		ASSERT_EQ(kprobes_used ? 2 : 0, our_kprobes());
 	}
 
 	ASSERT_EQ(0, close(fd));
@@ -333,6 +358,45 @@ TEST(unload_and_reload)
 	close(fd);
 }
 
+/* Parameters given at load are the ones in force, not the defaults. */
+TEST(load_time_parameters)
+{
+	const char *ko = getenv("PIDWAIT_KO");
+	struct pidwait_info info;
+	int kofd, fd, ret;
+
+	if (geteuid())
+		SKIP(return, "needs root");
+	if (!ko || !*ko)
+		SKIP(return, "PIDWAIT_KO is not set: no way to reload, so no unload");
+	kofd = open(ko, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, kofd) TH_LOG("%s: %s", ko, strerror(errno));
+	ASSERT_EQ(0, delete_module(MODNAME));
+	ret = syscall(SYS_finit_module, kofd, "max_watches=100 max_user_watches=123", 0) ?
+	      -errno : 0;
+	ASSERT_EQ(0, ret) TH_LOG("finit_module with parameters: %s", strerror(-ret));
+	if (access(PIDWAIT_DEVICE, F_OK))
+		ASSERT_EQ(0, system("mdev -s"));
+	EXPECT_EQ(100, pw_read_long(PARAM_MAX));
+	EXPECT_EQ(123, pw_read_long(PARAM_USER_MAX));
+	fd = pw_open(0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pw_info(fd, &info));
+	EXPECT_EQ(100u, info.max_watches);
+	EXPECT_EQ(123u, info.max_user_watches);
+	close(fd);
+
+	/* As the other tests expect it. */
+	ASSERT_EQ(0, delete_module(MODNAME));
+	ret = finit_module(kofd);
+	close(kofd);
+	ASSERT_EQ(0, ret) TH_LOG("finit_module: %s", strerror(-ret));
+	if (access(PIDWAIT_DEVICE, F_OK))
+		ASSERT_EQ(0, system("mdev -s"));
+	ASSERT_EQ(DEFAULT_MAX, pw_read_long(PARAM_MAX));
+	ASSERT_LT(123, pw_read_long(PARAM_USER_MAX));
+}
+
 #define LOAD_CYCLES	100
 
 /*
@@ -454,6 +518,11 @@ TEST_F_TIMEOUT(cycles, load_unload_cycles, 240)
 			ASSERT_EQ(0, ret) TH_LOG("cycle %d: load: %s", i, strerror(-ret));
 		}
 		ASSERT_TRUE(module_loaded());
+		/* A load arms nothing: it patches no kernel text. */
+		if (i) {
+			ASSERT_TRUE(our_kprobes() <= 0);
+			ASSERT_EQ(0, hooks_now());
+		}
 		/* Processes start and end while the files are used. */
 		ASSERT_EQ(sizeof(tokens), write(tok[1], tokens, sizeof(tokens)));
 		for (int k = 0; k < nfds; k++) {
