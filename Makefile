@@ -56,10 +56,12 @@ check: deps
 	selftests/check $(if $(KERNELS),--kernels "$(KERNELS)") \
 		$(if $(TESTS),--tests "$(TESTS)")
 
-# The suite on the debug kernel (KASAN, lockdep, kmemleak, debug objects),
-# built here from linux-source-6.12 on first use; not part of make check.
+# The suite on the debug kernels (KASAN, lockdep, kmemleak, debug objects,
+# fault injection), built here from linux-source-6.12 and -5.10 on first
+# use; not part of make check. KERNELS="6.12-debug" narrows it.
 check-debug: deps
-	selftests/qemu/run --kernels 6.12-debug $(if $(TESTS),--tests "$(TESTS)")
+	selftests/qemu/run --kernels "$(or $(KERNELS),6.12-debug 5.10-debug)" \
+		$(if $(TESTS),--tests "$(TESTS)")
 
 # pidwait-cat at work in a QEMU guest on the newest kernel.
 demo: deps
