@@ -559,11 +559,18 @@ static int pw_disarm(int fd, pid_t pid)
 /* ------------------------------------------------------------------ */
 /* System limits: many processes and fds; put back on exit. */
 
-static long saved_pid_max = -1, saved_threads_max = -1;
+static long saved_pid_max = -1, saved_threads_max = -1, saved_user_watches = -1;
+
+#define USER_WATCHES_PARAM "/sys/module/" MODNAME "/parameters/max_user_watches"
 
 static void limits_restore(void)
 {
 	char buf[32];
+
+	if (saved_user_watches > 0) {
+		snprintf(buf, sizeof(buf), "%ld", saved_user_watches);
+		write_str(USER_WATCHES_PARAM, buf);
+	}
 
 	if (saved_pid_max > 0) {
 		snprintf(buf, sizeof(buf), "%ld", saved_pid_max);
@@ -602,6 +609,23 @@ static void limits_raise(unsigned long procs, unsigned long fds)
 			     (unsigned long)rl.rlim_cur, strerror(errno));
 	}
 	atexit(limits_restore);
+}
+
+/*
+ * A million watches on one fd are more than one user may hold by default
+ * (max_user_watches, 1% of memory): as root, allow @n for the run. A
+ * reload of the module in between puts the default back.
+ */
+static void user_watches_raise(unsigned long n)
+{
+	long cur = read_long(USER_WATCHES_PARAM);
+	char buf[32];
+
+	if (geteuid() || cur < 0 || (unsigned long)cur >= n)
+		return;
+	snprintf(buf, sizeof(buf), "%lu", n);
+	if (write_str(USER_WATCHES_PARAM, buf) && saved_user_watches < 0)
+		saved_user_watches = cur;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1785,7 +1809,16 @@ static void section_scale_holder(void)
 static void section_scale(void)
 {
 	int status;
-	pid_t x = xfork();
+	pid_t x;
+	unsigned long most = opt.drain;
+	unsigned int s;
+
+	for (s = 0; s < opt.nsizes; s++)
+		if (opt.sizes[s] > most)
+			most = opt.sizes[s];
+	/* The cost section may have reloaded the module: its default again. */
+	user_watches_raise(most + 10000);
+	x = xfork();
 
 	if (!x) {
 		section_scale_holder();
@@ -2331,6 +2364,7 @@ int main(int argc, char **argv)
 	most = opt.watches > opt.drain ? opt.watches : opt.drain;
 	limits_raise(geteuid() || !(opt.do_cost || opt.do_scale) ? 0 : most + 10000,
 		     opt.nfan ? opt.fan[opt.nfan - 1] + 16 : 16);
+	user_watches_raise(most + 10000);
 
 	/* Forked while we are small and hold no pidwait file. */
 	spawner_start(&sp);
