@@ -1910,10 +1910,14 @@ TEST_F(ulimit, across_files_and_processes)
 	ASSERT_EQ(0, uret(self, 0, U_ARM, 2, ULIM_SPARE));
 	ASSERT_EQ(ULIM, uwatches(self, 0, 2));
 
-	/* A close gives back all of its file's. */
+	/*
+	 * A close gives back all of its file's, to any file of the user's
+	 * with room of its own: file 2 of process 0 holds one watch (the
+	 * spare), where the others may be at their cap.
+	 */
 	ASSERT_EQ(0, uret(self, pa, U_CLOSE, fa, 0));
 	ASSERT_EQ(ULIM - (n[pa][fa] - 1), uwatches(self, (pa + 1) % ULIM_A, 0));
-	ASSERT_EQ(0, uret(self, (pa + 1) % ULIM_A, U_ARM, 0, ULIM_SPARE));
+	ASSERT_EQ(0, uret(self, 0, U_ARM, 2, 0));
 
 	/* Once all are gone, the user starts afresh. */
 	for (p = 0; p < ULIM_A; p++)
@@ -2202,6 +2206,7 @@ static bool userns_raise(void)
 
 int main(int argc, char **argv)
 {
+	static char saved[PW_NR_SETTINGS][PW_SETTING_LEN];
 	bool userns_raised;
 	int ret;
 
@@ -2209,8 +2214,10 @@ int main(int argc, char **argv)
 		return setuid_helper(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], PW_EXEC_HELPER_ARG))
 		return pw_exec_helper(argc, argv);
+	pw_settings_save(saved);
 	userns_raised = userns_raise();
 	ret = test_harness_run(argc, argv);
+	pw_settings_restore(saved);
 	if (userns_raised)
 		pw_write_str(MAX_USERNS, "0");
 	return ret;

@@ -712,13 +712,72 @@ static inline const char *pw_status_str(int st, char *buf, size_t len)
 		ASSERT_GE((__u64)(hi_ns), (ev)->exit_time_ns);			\
 	} while (0)
 
-/* main() of every test program: the exec helper, or the harness. */
+/*
+ * What a test may change for itself, put back as it was when the program
+ * ends. A fixture's teardown puts it back too, but after a failed ASSERT
+ * the kselftest harness (6.12's, built with -O2) loses track of the
+ * test's child and never runs FIXTURE_TEARDOWN: a per-file cap left at 3
+ * would fail every program after.
+ */
+static const char * const pw_settings[] = {
+	"/sys/module/pidwait/parameters/max_watches",
+	"/sys/module/pidwait/parameters/max_user_watches",
+	"/proc/sys/kernel/pid_max",
+	"/proc/sys/kernel/threads-max",
+	"/proc/sys/kernel/watchdog_thresh",
+	"/proc/sys/kernel/core_pattern",
+	"/proc/sys/fs/suid_dumpable",
+};
+
+#define PW_NR_SETTINGS	(sizeof(pw_settings) / sizeof(pw_settings[0]))
+#define PW_SETTING_LEN	256
+
+static inline void pw_settings_save(char saved[][PW_SETTING_LEN])
+{
+	for (size_t i = 0; i < PW_NR_SETTINGS; i++) {
+		int fd = open(pw_settings[i], O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd < 0 ? -1 : read(fd, saved[i], PW_SETTING_LEN - 1);
+
+		if (fd >= 0)
+			close(fd);
+		saved[i][n > 0 ? n : 0] = 0;
+	}
+}
+
+static inline void pw_settings_restore(char saved[][PW_SETTING_LEN])
+{
+	char now[PW_SETTING_LEN];
+
+	if (geteuid())
+		return;
+	for (size_t i = 0; i < PW_NR_SETTINGS; i++) {
+		int fd = open(pw_settings[i], O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd < 0 ? -1 : read(fd, now, sizeof(now) - 1);
+
+		if (fd >= 0)
+			close(fd);
+		now[n > 0 ? n : 0] = 0;
+		if (saved[i][0] && strcmp(now, saved[i]))
+			pw_write_str(pw_settings[i], saved[i]);
+	}
+}
+
+/*
+ * main() of every test program: the exec helper, or the harness, with the
+ * settings above put back at the end.
+ */
 #define PIDWAIT_HARNESS_MAIN						\
 	int main(int argc, char **argv)					\
 	{								\
+		static char saved[PW_NR_SETTINGS][PW_SETTING_LEN];	\
+		int ret;						\
+									\
 		if (argc >= 2 && !strcmp(argv[1], PW_EXEC_HELPER_ARG))	\
 			return pw_exec_helper(argc, argv);		\
-		return test_harness_run(argc, argv);			\
+		pw_settings_save(saved);				\
+		ret = test_harness_run(argc, argv);			\
+		pw_settings_restore(saved);				\
+		return ret;						\
 	}
 
 #endif /* PIDWAIT_UTIL_H */
