@@ -73,26 +73,32 @@ static struct pidwait_user *user_find(kuid_t uid)
 	return NULL;
 }
 
+/* A record is allocated only for a user that has none yet. */
 struct pidwait_user *pidwait_user_get(const struct cred *cred)
 {
-	struct pidwait_user *u, *fresh;
+	struct pidwait_user *u, *fresh = NULL;
 
-	fresh = kzalloc(sizeof(*fresh), PIDWAIT_GFP_ACCOUNT);
-	if (!fresh)
-		return NULL;
-	spin_lock(&users_lock);
-	u = user_find(cred->euid);
-	if (!u) {
-		u = fresh;
-		fresh = NULL;
-		u->uid = cred->euid;
-		atomic_set(&u->watches, 0);
-		hlist_add_head(&u->node, users_bucket(u->uid));
+	for (;;) {
+		spin_lock(&users_lock);
+		u = user_find(cred->euid);
+		if (!u && fresh) {
+			u = fresh;
+			fresh = NULL;
+			u->uid = cred->euid;
+			atomic_set(&u->watches, 0);
+			hlist_add_head(&u->node, users_bucket(u->uid));
+		}
+		if (u) {
+			u->files++;
+			spin_unlock(&users_lock);
+			kfree(fresh);
+			return u;
+		}
+		spin_unlock(&users_lock);
+		fresh = kzalloc(sizeof(*fresh), PIDWAIT_GFP_ACCOUNT);
+		if (!fresh)
+			return NULL;
 	}
-	u->files++;
-	spin_unlock(&users_lock);
-	kfree(fresh);
-	return u;
 }
 
 void pidwait_user_put(struct pidwait_user *u)
