@@ -78,24 +78,6 @@ static int verbose(void)
 	return v && (!strcmp(v, "1") || !strcmp(v, "2")) ? atoi(v) : 0;
 }
 
-/* Reads a knob or a /proc file into buf, without its newline. */
-static int read_str(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	while (n > 0 && buf[n - 1] == '\n')
-		n--;
-	buf[n] = 0;
-	return 0;
-}
-
 static int knob_set(const char *path, long value)
 {
 	char buf[32];
@@ -331,7 +313,7 @@ static int knobs_save_and_set(FIXTURE_DATA(fault) *self)
 	int ret;
 
 	for (i = 0; i < NR_KNOBS; i++) {
-		ret = read_str(knobs[i].path, self->saved[i], sizeof(self->saved[i]));
+		ret = pw_read_str(knobs[i].path, self->saved[i], sizeof(self->saved[i]));
 		if (ret)
 			return ret;
 	}
@@ -1066,7 +1048,7 @@ FIXTURE_SETUP(unreg)
 	memset(self->enabled, 0, sizeof(self->enabled));
 	if (geteuid())
 		SKIP(return, "needs root");
-	if (read_str(BACKEND, backend, sizeof(backend)) || strcmp(backend, "tracepoint"))
+	if (pw_read_str(BACKEND, backend, sizeof(backend)) || strcmp(backend, "tracepoint"))
 		SKIP(return, "backend %s: only the tracepoint backend unregisters tracepoint probes",
 		     backend);
 	if (!kernel_before(5, 12))

@@ -30,23 +30,6 @@ static int finit_module(int fd)
 	return syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
 }
 
-static int read_str(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
-	if (n && buf[n - 1] == '\n')
-		buf[n - 1] = 0;
-	return 0;
-}
-
 /* Lines of a /proc file that contain needle, and not unless (if given). */
 static int count_lines_but(const char *path, const char *needle, const char *unless)
 {
@@ -85,7 +68,7 @@ TEST(parameters)
 	ASSERT_EQ(0, stat(PARAM_BACKEND, &st));
 	ASSERT_EQ(0444, st.st_mode & 0777);
 
-	ASSERT_EQ(0, read_str(PARAM_BACKEND, backend, sizeof(backend)));
+	ASSERT_EQ(0, pw_read_str(PARAM_BACKEND, backend, sizeof(backend)));
 	ASSERT_NE(0, backend[0]);
 	ASSERT_EQ(NULL, strchr(backend, ' '));
 	TH_LOG("backend: %s", backend);
@@ -96,13 +79,13 @@ TEST(parameters)
 		EXPECT_GT(0, write(fd, "x\n", 2));
 		close(fd);
 	}
-	ASSERT_EQ(0, read_str(PARAM_BACKEND, buf, sizeof(buf)));
+	ASSERT_EQ(0, pw_read_str(PARAM_BACKEND, buf, sizeof(buf)));
 	ASSERT_STREQ(backend, buf);
 
 	/* Not a number: refused, the value stays. */
-	ASSERT_EQ(0, read_str(PARAM_MAX, buf, sizeof(buf)));
+	ASSERT_EQ(0, pw_read_str(PARAM_MAX, buf, sizeof(buf)));
 	ASSERT_NE(0, pw_write_str(PARAM_MAX, "many"));
-	ASSERT_EQ(0, read_str(PARAM_MAX, backend, sizeof(backend)));
+	ASSERT_EQ(0, pw_read_str(PARAM_MAX, backend, sizeof(backend)));
 	ASSERT_STREQ(buf, backend);
 
 	/*
@@ -111,7 +94,7 @@ TEST(parameters)
 	 */
 	ASSERT_EQ(-EINVAL, pw_write_str(PARAM_MAX, "67108864"));
 	ASSERT_EQ(-EINVAL, pw_write_str(PARAM_MAX, "4294967295"));
-	ASSERT_EQ(0, read_str(PARAM_MAX, backend, sizeof(backend)));
+	ASSERT_EQ(0, pw_read_str(PARAM_MAX, backend, sizeof(backend)));
 	ASSERT_STREQ(buf, backend);
 	ASSERT_EQ(0, pw_write_str(PARAM_MAX, "67108863"));
 	ASSERT_EQ(67108863, pw_read_long(PARAM_MAX));
@@ -122,7 +105,7 @@ static int hooks_now(void)
 {
 	char buf[32];
 
-	return read_str(PARAM_HOOKS, buf, sizeof(buf)) ? -1 : atoi(buf);
+	return pw_read_str(PARAM_HOOKS, buf, sizeof(buf)) ? -1 : atoi(buf);
 }
 
 /*
@@ -186,7 +169,7 @@ TEST(idle_registers_no_hook)
 	pthread_t t;
 	pid_t tid;
 
-	ASSERT_EQ(0, read_str(PARAM_BACKEND, backend, sizeof(backend)));
+	ASSERT_EQ(0, pw_read_str(PARAM_BACKEND, backend, sizeof(backend)));
 	ASSERT_EQ(0, wait_hooks(0)) TH_LOG("hooks left: %d", hooks_now());
 	kp = our_kprobes();
 	if (kp >= 0) {
@@ -293,7 +276,7 @@ TEST(unload_and_reload)
 	if (kofd < 0)
 		SKIP(return, "%s: %s: no way to reload, so no unload", ko, strerror(errno));
 	ASSERT_TRUE(module_loaded());
-	ASSERT_EQ(0, read_str(PARAM_BACKEND, backend, sizeof(backend)));
+	ASSERT_EQ(0, pw_read_str(PARAM_BACKEND, backend, sizeof(backend)));
 	ASSERT_LT(0, count_lines("/proc/kallsyms", "[" MODNAME "]"));
 
 	/* Watches armed, fired and unread, on threads, then the last close. */
@@ -339,7 +322,7 @@ TEST(unload_and_reload)
 	ASSERT_TRUE(S_ISCHR(sb.st_mode));
 	ASSERT_EQ(0666, sb.st_mode & 07777);
 	ASSERT_EQ(DEFAULT_MAX, pw_read_long(PARAM_MAX));
-	ASSERT_EQ(0, read_str(PARAM_BACKEND, buf, sizeof(buf)));
+	ASSERT_EQ(0, pw_read_str(PARAM_BACKEND, buf, sizeof(buf)));
 	ASSERT_STREQ(backend, buf);
 
 	/* And it works. */

@@ -129,21 +129,6 @@ static int write_full(int fd, const void *buf, size_t len)
 	return write(fd, buf, len) == (ssize_t)len ? 0 : -EIO;
 }
 
-static int read_str(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
-	return 0;
-}
-
 static void remove_cores(void)
 {
 	struct dirent *d;
@@ -247,7 +232,7 @@ FIXTURE_SETUP(other)
 	if (geteuid())
 		SKIP(return, "needs root to set up users");
 	if (variant->core) {
-		ASSERT_EQ(0, read_str(CORE_PATTERN, self->saved_pattern,
+		ASSERT_EQ(0, pw_read_str(CORE_PATTERN, self->saved_pattern,
 				      sizeof(self->saved_pattern)));
 		/* A file the dumping user may create, in a bare initramfs. */
 		ASSERT_EQ(0, pw_write_str(CORE_PATTERN, "/tmp/" CORE_PREFIX "%p"));
@@ -864,7 +849,7 @@ FIXTURE_SETUP(suid)
 		ASSERT_EQ(0, ret) TH_LOG("setxattr: %s", strerror(-ret));
 	}
 	if (variant->suid_dumpable) {
-		ASSERT_EQ(0, read_str(SUID_DUMPABLE, self->saved_dumpable,
+		ASSERT_EQ(0, pw_read_str(SUID_DUMPABLE, self->saved_dumpable,
 				      sizeof(self->saved_dumpable)));
 		ASSERT_EQ(0, pw_write_str(SUID_DUMPABLE, variant->suid_dumpable));
 	}
@@ -1453,7 +1438,7 @@ FIXTURE_SETUP(ucap)
 	self->user = -1;
 	if (geteuid())
 		SKIP(return, "needs root to set the cap and users");
-	ASSERT_EQ(0, read_str(MAX_WATCHES_PARAM, self->saved, sizeof(self->saved)));
+	ASSERT_EQ(0, pw_read_str(MAX_WATCHES_PARAM, self->saved, sizeof(self->saved)));
 	ASSERT_LT(0, strlen(self->saved));
 }
 
@@ -1775,9 +1760,9 @@ FIXTURE_SETUP(ulimit)
 	if (geteuid())
 		SKIP(return, "needs root to set the limits and users");
 	/* The default, before the test changes it. */
-	ASSERT_EQ(0, read_str(MAX_USER_WATCHES_PARAM, self->saved_user,
+	ASSERT_EQ(0, pw_read_str(MAX_USER_WATCHES_PARAM, self->saved_user,
 			      sizeof(self->saved_user)));
-	ASSERT_EQ(0, read_str(MAX_WATCHES_PARAM, self->saved_file,
+	ASSERT_EQ(0, pw_read_str(MAX_WATCHES_PARAM, self->saved_file,
 			      sizeof(self->saved_file)));
 	snprintf(val, sizeof(val), "%d", ULIM);
 	ASSERT_EQ(0, pw_write_str(MAX_USER_WATCHES_PARAM, val));
@@ -2037,11 +2022,11 @@ FIXTURE_SETUP(memcg)
 	snprintf(self->cg, sizeof(self->cg), CGROUP_ROOT "/pidwait-sec.%d", getpid());
 	if (geteuid())
 		SKIP(return, "needs root to make a cgroup");
-	if (read_str(CGROUP_ROOT "/cgroup.controllers", buf, sizeof(buf)))
+	if (pw_read_str(CGROUP_ROOT "/cgroup.controllers", buf, sizeof(buf)))
 		SKIP(return, "no cgroup2 at " CGROUP_ROOT);
 	if (!strstr(buf, "memory"))
 		SKIP(return, "no memory controller");
-	ASSERT_EQ(0, read_str(CGROUP_ROOT "/cgroup.subtree_control", buf, sizeof(buf)));
+	ASSERT_EQ(0, pw_read_str(CGROUP_ROOT "/cgroup.subtree_control", buf, sizeof(buf)));
 	if (!strstr(buf, "memory")) {
 		/* The root cgroup may hold processes and still delegate. */
 		ASSERT_EQ(0, pw_write_str(CGROUP_ROOT "/cgroup.subtree_control", "+memory"));

@@ -304,6 +304,24 @@ static inline long pw_read_long(const char *path)
 	return strtol(buf, NULL, 0);
 }
 
+/* A knob or a /proc file into buf, without its trailing newlines. */
+static inline int pw_read_str(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	while (n > 0 && buf[n - 1] == '\n')
+		n--;
+	buf[n] = 0;
+	return 0;
+}
+
 static inline int pw_write_str(const char *path, const char *s)
 {
 	ssize_t n;
