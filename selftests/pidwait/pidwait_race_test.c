@@ -365,7 +365,6 @@ TEST_F_TIMEOUT(race, disarm_vs_exit, 300)
 
 #define MODULE_REFCNT	"/sys/module/pidwait/refcnt"
 #define PARAM_HOOKS	"/sys/module/pidwait/parameters/hooks"
-#define KMEMLEAK	"/sys/kernel/debug/kmemleak"
 /* The module disarms its hooks 1 s after their last watch goes. */
 #define HOOK_LINGER_MS	5000
 
@@ -381,44 +380,6 @@ static long wait_hooks(long want)
 	while ((n = pw_read_long(PARAM_HOOKS)) != want && n >= 0 &&
 	       pw_now_ns() < end)
 		pw_sleep_ms(20);
-	return n;
-}
-
-/*
- * The objects kmemleak reports now whose allocation backtrace is in
- * pidwait (not their comm, which may be this program's), or -errno. It
- * reports an object that two scans found unreferenced and unchanged, and
- * that is 5 s old: so two scans, more than 5 s apart, as init does.
- */
-static int kmemleak_pidwait(void)
-{
-	bool backtrace = false, counted = false;
-	char line[512];
-	int n = 0, ret;
-	FILE *f;
-
-	ret = pw_write_str(KMEMLEAK, "scan");
-	if (ret)
-		return ret;
-	pw_sleep_ms(6000);
-	ret = pw_write_str(KMEMLEAK, "scan");
-	if (ret)
-		return ret;
-	f = fopen(KMEMLEAK, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "unreferenced object", 19)) {
-			backtrace = false;
-			counted = false;
-		} else if (strstr(line, "backtrace")) {
-			backtrace = true;
-		} else if (backtrace && !counted && strstr(line, "pidwait")) {
-			counted = true;
-			n++;
-		}
-	}
-	fclose(f);
 	return n;
 }
 
@@ -441,8 +402,8 @@ TEST_F_TIMEOUT(race, close_vs_exit, 300)
 	ASSERT_LE(0, hooks) TH_LOG("%s: %s", PARAM_HOOKS, strerror(-hooks));
 	if (hooks)
 		TH_LOG("%ld hooks armed by watches of others", hooks);
-	if (!access(KMEMLEAK, W_OK)) {
-		leaks = kmemleak_pidwait();
+	if (!access(PW_KMEMLEAK, W_OK)) {
+		leaks = pw_kmemleak_ours();
 		ASSERT_LE(0, leaks) TH_LOG("kmemleak: %s", strerror(-leaks));
 	}
 
@@ -471,8 +432,8 @@ TEST_F_TIMEOUT(race, close_vs_exit, 300)
 	ASSERT_EQ(refcnt, pw_read_long(MODULE_REFCNT));
 	ASSERT_EQ(hooks, wait_hooks(hooks));
 	if (leaks >= 0) {
-		ASSERT_EQ(leaks, kmemleak_pidwait())
-			TH_LOG("kmemleak reports new pidwait leaks: see %s", KMEMLEAK);
+		ASSERT_EQ(leaks, pw_kmemleak_ours())
+			TH_LOG("kmemleak reports new pidwait leaks: see %s", PW_KMEMLEAK);
 	}
 }
 
