@@ -23,6 +23,7 @@
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
 #include <linux/printk.h>
+#include <linux/ratelimit.h>
 #include <linux/rcupdate.h>
 #include <linux/signal.h>
 #include <linux/string.h>
