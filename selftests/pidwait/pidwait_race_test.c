@@ -260,8 +260,18 @@ TEST_F_TIMEOUT(race, arm_vs_reap, 300)
 		t1 = pw_now_ns();
 		if (ret == 0) {
 			armed++;
-			ASSERT_EQ(0, pw_read_one(self->fd, &ev, 0))
-				TH_LOG("round %d: armed, not ready at once", i);
+			ret = pw_read_one(self->fd, &ev, 0);
+			if (ret) {
+				char info[256] = "";
+
+				snprintf(info, sizeof(info), "/proc/self/fdinfo/%d", self->fd);
+				pw_read_str(info, info, sizeof(info));
+				TH_LOG("round %d: pid %d armed in %llu ns, not ready at once; now in state '%c', reaper's status 0x%x; fdinfo: %s",
+				       i, pid, (unsigned long long)(t1 - t0), pw_task_state(pid, pid) ?: '-',
+				       pw_wait_readable(from[0], PW_TIMEOUT_MS) == 1 &&
+				       read(from[0], &st, sizeof(st)) == sizeof(st) ? st : -1, info);
+			}
+			ASSERT_EQ(0, ret);
 			ASSERT_EQ(PIDWAIT_EVENT_STATUS, ev.flags)
 				TH_LOG("round %d: status 0x%x", i, ev.status);
 			ASSERT_EVENT(&ev, pid, PIDWAIT_EVENT_STATUS, want, i, t0, t1);
