@@ -209,12 +209,19 @@ static bool group_exiting(struct task_struct *task)
 
 void pidwait_table_exiting(struct task_struct *task)
 {
+	/*
+	 * The watches note the status under RCU (the task's credentials): a
+	 * tracepoint's probe runs with preemption off only, which
+	 * rcu_dereference() does not take for a read side.
+	 */
+	rcu_read_lock();
 	/* The last thread out ends its process, and its leader's TID. */
 	if (group_exiting(task))
 		poll_pid(task_tgid(task), task->group_leader);
 	/* A thread is reaped as it dies: the poll may never see it dead. */
 	if (!thread_group_leader(task))
 		poll_pid(task_pid(task), task);
+	rcu_read_unlock();
 }
 
 void pidwait_table_exec(pid_t old_tid)
