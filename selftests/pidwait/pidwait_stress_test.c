@@ -1527,6 +1527,30 @@ static void *spawner_main(void *p)
 }
 
 /*
+ * Groups of n processes for pids[], their leaders in leaders[], group g in
+ * process group pgids[g / MASS_WAVE_GROUPS]: two threads fork the leaders
+ * (under TCG a clone takes about half a millisecond). Each spawner says
+ * in err and failed_at how it ended; -errno if a thread could not start.
+ */
+static int spawn_groups(struct spawner sp[2], pid_t *pids, pid_t *leaders,
+			const pid_t *pgids, int n)
+{
+	int ret = 0, started = 0;
+
+	for (int i = 0; i < 2; i++) {
+		sp[i] = (struct spawner){ .pids = pids, .leaders = leaders,
+					  .pgids = pgids, .from = i, .step = 2, .n = n };
+		ret = pthread_create(&sp[i].t, NULL, spawner_main, &sp[i]);
+		if (ret)
+			break;
+		started++;
+	}
+	for (int i = 0; i < started; i++)
+		pthread_join(sp[i].t, NULL);
+	return -ret;
+}
+
+/*
  * PREEMPT_RT under TCG takes its processes down at about 200 a second when
  * 100,000 die at once, armed or not (measured on 6.12-rt with no watch on
  * them): 100,000 would take 8 minutes of exits that are not ours to time.
@@ -1664,20 +1688,9 @@ TEST_F_TIMEOUT(mass, watches_100k_killed_10k_at_once, 280)
 		ASSERT_EQ(0, setpgid(pg, pg));
 	}
 
-	/*
-	 * Processes, not threads, sharing all they can within a group of
-	 * MASS_PER_MM. Two threads fork the leaders: under TCG a clone takes
-	 * about half a millisecond.
-	 */
+	/* Processes, not threads, sharing all they can within a group of MASS_PER_MM. */
 	t0 = pw_now_ns();
-	for (int i = 0; i < 2; i++) {
-		sp[i] = (struct spawner){ .pids = pids, .leaders = self->leaders,
-					  .pgids = self->pgids, .from = i, .step = 2,
-					  .n = n };
-		ASSERT_EQ(0, pthread_create(&sp[i].t, NULL, spawner_main, &sp[i]));
-	}
-	for (int i = 0; i < 2; i++)
-		pthread_join(sp[i].t, NULL);
+	ASSERT_EQ(0, spawn_groups(sp, pids, self->leaders, self->pgids, n));
 	for (int i = 0; i < 2; i++) {
 		ASSERT_EQ(0, sp[i].err)
 			TH_LOG("process %d: %s (MemAvailable %ld kB)", sp[i].failed_at,
@@ -1906,14 +1919,7 @@ TEST_F_TIMEOUT(bulk, million_unread_events, 7200)
 				pause();
 		}
 		ASSERT_EQ(0, setpgid(self->pg, self->pg));
-		for (int i = 0; i < 2; i++) {
-			sp[i] = (struct spawner){ .pids = pids, .leaders = self->leaders,
-						  .pgids = &self->pg, .from = i, .step = 2,
-						  .n = w };
-			ASSERT_EQ(0, pthread_create(&sp[i].t, NULL, spawner_main, &sp[i]));
-		}
-		for (int i = 0; i < 2; i++)
-			pthread_join(sp[i].t, NULL);
+		ASSERT_EQ(0, spawn_groups(sp, pids, self->leaders, &self->pg, w));
 		for (int i = 0; i < 2; i++) {
 			ASSERT_EQ(0, sp[i].err)
 				TH_LOG("process %ld: %s", filled + sp[i].failed_at,
