@@ -530,6 +530,28 @@ static int expect_disarm(const struct st *t, const struct mfile *m, pid_t pid,
 	return i >= 0 && !m->w[i].fired ? 0 : -ENOENT;
 }
 
+/* On a mismatch: the model's watches beside the file's fdinfo. */
+static void dump_model(const struct st *t, const struct mfile *m)
+{
+	char path[64], line[256];
+	FILE *f;
+
+	for (int i = 0; i < m->n; i++) {
+		const struct ppid *pp = pool_find(t, m->w[i].pid);
+
+		printf("# model: pid %d thread %u kind %d fired %d state %c\n",
+		       m->w[i].pid, m->w[i].thread, pp ? pp->kind : -1, m->w[i].fired,
+		       pw_task_state(m->w[i].pid, m->w[i].pid) ?: '-');
+	}
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", m->fd);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		printf("# fdinfo: %s", line);
+	if (f)
+		fclose(f);
+	fflush(stdout);
+}
+
 /* GET_INFO and FIONREAD must agree with the model. */
 static bool st_check_state(struct st *t, const struct mfile *m, const char *after)
 {
@@ -540,9 +562,11 @@ static bool st_check_state(struct st *t, const struct mfile *m, const char *afte
 	if (pw_info(m->fd, &info))
 		ST_FAIL(t, "GET_INFO failed after %s: %s", after, strerror(errno));
 	fr = pw_fionread(m->fd);
-	if ((int)info.nr_watches != m->n || fr != mfired(m) * PW_EVSZ)
+	if ((int)info.nr_watches != m->n || fr != mfired(m) * PW_EVSZ) {
+		dump_model(t, m);
 		ST_FAIL(t, "after %s: nr_watches %u FIONREAD %d, the model says %d and %d",
 			after, info.nr_watches, fr, m->n, mfired(m) * PW_EVSZ);
+	}
 	if (info.api_version != PIDWAIT_API_VERSION || info.event_size != PW_EVSZ ||
 	    info.max_watches != ST_CAP || info.arm_flags != t->arm_flags ||
 	    info.reserved[0] || info.reserved[1] || info.reserved[2] ||
