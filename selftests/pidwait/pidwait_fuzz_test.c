@@ -549,6 +549,16 @@ static void dump_model(const struct st *t, const struct mfile *m)
 		printf("# fdinfo: %s", line);
 	if (f)
 		fclose(f);
+	/* What a read finds on the queue, whatever the count says. */
+	{
+		struct pidwait_event ev[ST_CAP + 1];
+		ssize_t n = read(m->fd, ev, sizeof(ev));
+
+		printf("# read: %zd bytes", n);
+		for (ssize_t i = 0; n > 0 && i < n / PW_EVSZ; i++)
+			printf(" [pid %d flags 0x%x]", ev[i].pid, ev[i].flags);
+		printf("\n");
+	}
 	fflush(stdout);
 }
 
