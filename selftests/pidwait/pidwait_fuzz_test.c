@@ -860,8 +860,15 @@ static bool st_poll(struct st *t, struct mfile *m)
 	n = epoll_wait(t->epfd, ev, NFILES, 0);
 	for (i = 0; i < NFILES; i++)
 		ready += mfired(&t->f[i]) > 0;
-	if (n != ready)
+	if (n != ready) {
+		for (i = 0; i < NFILES; i++)
+			printf("# file %d: FIONREAD %d, the model's fired %d\n", i,
+			       pw_fionread(t->f[i].fd), mfired(&t->f[i]));
+		for (i = 0; i < n; i++)
+			printf("# epoll: file %u ready\n", ev[i].data.u32);
+		fflush(stdout);
 		ST_FAIL(t, "epoll_wait: %d ready, the model says %d", n, ready);
+	}
 	for (i = 0; i < n; i++)
 		if (ev[i].events != EPOLLIN || !mfired(&t->f[ev[i].data.u32]))
 			ST_FAIL(t, "epoll_wait: events 0x%x on file %u", ev[i].events, ev[i].data.u32);
