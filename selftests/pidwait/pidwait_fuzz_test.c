@@ -533,9 +533,6 @@ static int expect_disarm(const struct st *t, const struct mfile *m, pid_t pid,
 /* On a mismatch: the model's watches beside the file's fdinfo. */
 static void dump_model(const struct st *t, const struct mfile *m)
 {
-	char path[64], line[256];
-	FILE *f;
-
 	for (int i = 0; i < m->n; i++) {
 		const struct ppid *pp = pool_find(t, m->w[i].pid);
 
@@ -543,12 +540,7 @@ static void dump_model(const struct st *t, const struct mfile *m)
 		       m->w[i].pid, m->w[i].thread, pp ? pp->kind : -1, m->w[i].fired,
 		       pw_task_state(m->w[i].pid, m->w[i].pid) ?: '-');
 	}
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", m->fd);
-	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f))
-		printf("# fdinfo: %s", line);
-	if (f)
-		fclose(f);
+	pw_print_fdinfo(m->fd);
 	/* What a read finds on the queue, whatever the count says. */
 	{
 		struct pidwait_event ev[ST_CAP + 1];

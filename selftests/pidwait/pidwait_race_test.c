@@ -262,14 +262,11 @@ TEST_F_TIMEOUT(race, arm_vs_reap, 300)
 			armed++;
 			ret = pw_read_one(self->fd, &ev, 0);
 			if (ret) {
-				char info[256] = "";
-
-				snprintf(info, sizeof(info), "/proc/self/fdinfo/%d", self->fd);
-				pw_read_str(info, info, sizeof(info));
-				TH_LOG("round %d: pid %d armed in %llu ns, not ready at once; now in state '%c', reaper's status 0x%x; fdinfo: %s",
+				pw_print_fdinfo(self->fd);
+				TH_LOG("round %d: pid %d armed in %llu ns, not ready at once; now in state '%c', reaper's status 0x%x",
 				       i, pid, (unsigned long long)(t1 - t0), pw_task_state(pid, pid) ?: '-',
 				       pw_wait_readable(from[0], PW_TIMEOUT_MS) == 1 &&
-				       read(from[0], &st, sizeof(st)) == sizeof(st) ? st : -1, info);
+				       read(from[0], &st, sizeof(st)) == sizeof(st) ? st : -1);
 			}
 			ASSERT_EQ(0, ret);
 			ASSERT_EQ(PIDWAIT_EVENT_STATUS, ev.flags)

@@ -336,6 +336,21 @@ static inline int pw_write_str(const char *path, const char *s)
 	return n == (ssize_t)strlen(s) ? 0 : -EIO;
 }
 
+/* fd's /proc/self/fdinfo, a "# fdinfo:" line each: what a failure saw. */
+static inline void pw_print_fdinfo(int fd)
+{
+	char path[64], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		printf("# fdinfo: %s", line);
+	if (f)
+		fclose(f);
+	fflush(stdout);
+}
+
 #define PW_KMEMLEAK	"/sys/kernel/debug/kmemleak"
 
 /*
