@@ -374,6 +374,12 @@ int pidwait_arm(struct pidwait_file *f, const struct pidwait_arm *arm)
 	f->nr_watches++;
 	/* It may have exited before attach: nothing would wake it again. */
 	pidwait_watch_check(w);
+	/*
+	 * Or an exit elsewhere fired it, and that wake may not have come yet:
+	 * an epoll_wait() after the arm must find it ready all the same.
+	 */
+	if (READ_ONCE(w->state) == PIDWAIT_READY)
+		wake_up_poll(&f->wqh, PIDWAIT_POLLIN);
 	mutex_unlock(&f->mutex);
 	return 0;
 
@@ -488,13 +494,16 @@ void pidwait_watch_note(struct pidwait_watch *w, struct task_struct *task)
 	spin_unlock_irqrestore(&f->lock, irqflags);
 }
 
-/* pidfd's rule: ready once the task is reaped, or dead and final. */
+/*
+ * pidfd's rule: ready once the task is reaped, or dead and final. The state
+ * is judged under the file's lock only (in watch_fire()): a fire elsewhere
+ * may have marked @w ready and not yet queued it, and an arm must not return
+ * before its event is counted.
+ */
 void pidwait_watch_check(struct pidwait_watch *w)
 {
 	struct task_struct *task;
 
-	if (READ_ONCE(w->state) != PIDWAIT_ARMED)
-		return;
 	rcu_read_lock();
 	task = pid_task(w->pid, PIDTYPE_PID);
 	if (!task || (READ_ONCE(task->exit_state) && pidwait_exit_final(task)))
