@@ -99,6 +99,10 @@ static const struct kernel_param_ops hooks_ops = {
 module_param_cb(hooks, &hooks_ops, NULL, 0444);
 MODULE_PARM_DESC(hooks, "Exit-path hooks (kprobes, tracepoints) registered now");
 
+module_param_named(hook_linger_ms, pidwait_hook_linger_ms, uint, 0644);
+MODULE_PARM_DESC(hook_linger_ms,
+		 "How long an exit hook stays armed after its last watch (ms)");
+
 static int pidwait_open(struct inode *inode, struct file *file)
 {
 	struct pidwait_file *f;

@@ -2,8 +2,8 @@
 /*
  * Arming a kprobe or a tracepoint patches kernel text, and disarming it
  * patches it back: a loop of arming and reading one watch would pay that
- * every round. So a hook is disarmed a second after its last user, and no
- * hook is left armed on an idle module. Loading the module only checks
+ * every round. So a hook is disarmed hook_linger_ms (a second) after its
+ * last user, and no hook is left armed on an idle module. Loading the module only checks
  * that each hook can be placed: it patches nothing.
  */
 #include <linux/atomic.h>
@@ -11,9 +11,8 @@
 
 #include "exit_hook.h"
 
-#define PIDWAIT_HOOK_LINGER	HZ
-
 atomic_t pidwait_hooks_enabled = ATOMIC_INIT(0);
+unsigned int pidwait_hook_linger_ms = 1000;
 
 static void hook_disable(struct pidwait_hook *h)
 {
@@ -71,7 +70,8 @@ void pidwait_hook_put(struct pidwait_hook *h)
 {
 	mutex_lock(&h->mutex);
 	if (!--h->users)
-		mod_delayed_work(system_wq, &h->off, PIDWAIT_HOOK_LINGER);
+		mod_delayed_work(system_wq, &h->off,
+				 msecs_to_jiffies(READ_ONCE(pidwait_hook_linger_ms)));
 	mutex_unlock(&h->mutex);
 }
 

@@ -34,6 +34,8 @@ struct pidwait_hook {
 
 /* Hooks enabled now, for the hooks parameter and the selftests. */
 extern atomic_t pidwait_hooks_enabled;
+/* How long a hook stays armed after its last user (a module parameter). */
+extern unsigned int pidwait_hook_linger_ms;
 
 /* Prepares the hook: 0 if it can work on this kernel. */
 int pidwait_hook_init(struct pidwait_hook *h, const struct pidwait_hook_ops *ops);

@@ -1000,6 +1000,9 @@ TEST_F_TIMEOUT(fault, table_growth, 900)
 
 #define TRACEFS		"/sys/kernel/tracing/events/"
 #define BACKEND		"/sys/module/pidwait/parameters/backend"
+#define LINGER		"/sys/module/pidwait/parameters/hook_linger_ms"
+/* Longer than any step: the unload, not the linger's work, disarms. */
+#define LINGER_HOLD	"3600000"
 #define RETRY_MSG	"out of memory, trying again"
 
 /* The tracepoints the tracepoint backend probes. */
@@ -1019,6 +1022,7 @@ static const char * const tp_events[] = {
 FIXTURE(unreg) {
 	bool enabled[ARRAY_SIZE(tp_events)];
 	int nth, kofd, kmsg;
+	char linger[32];
 };
 
 static bool kernel_before(int major, int minor)
@@ -1045,6 +1049,7 @@ FIXTURE_SETUP(unreg)
 
 	self->nth = self->kofd = self->kmsg = -1;
 	memset(self->enabled, 0, sizeof(self->enabled));
+	self->linger[0] = 0;
 	if (geteuid())
 		SKIP(return, "needs root");
 	if (pw_read_str(BACKEND, backend, sizeof(backend)) || strcmp(backend, "tracepoint"))
@@ -1061,6 +1066,7 @@ FIXTURE_SETUP(unreg)
 	ASSERT_LE(0, self->kofd) TH_LOG("%s: %s", ko, strerror(errno));
 	self->kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	ASSERT_LE(0, self->kmsg);
+	ASSERT_EQ(0, pw_read_str(LINGER, self->linger, sizeof(self->linger)));
 	for (size_t i = 0; i < ARRAY_SIZE(tp_events); i++) {
 		ASSERT_EQ(0, event_enable(tp_events[i], "1")) TH_LOG("%s", tp_events[i]);
 		self->enabled[i] = true;
@@ -1088,6 +1094,9 @@ FIXTURE_TEARDOWN(unreg)
 	if (self->kofd >= 0) {
 		EXPECT_EQ(0, reload(self->kofd));
 		close(self->kofd);
+	}
+	if (self->linger[0]) {
+		EXPECT_EQ(0, pw_write_str(LINGER, self->linger));
 	}
 	if (self->nth >= 0)
 		close(self->nth);
@@ -1122,7 +1131,13 @@ TEST_F_TIMEOUT(unreg, retried_at_unload, 900)
 
 	lseek(self->kmsg, 0, SEEK_END);
 	for (k = 1; k < MAX_STEPS; k++) {
-		/* A watch arms the hooks; they linger a second after it. */
+		/*
+		 * A watch arms the hooks, and they stay armed after it until
+		 * the unload: a second's linger may pass on a slow kernel
+		 * before the unload starts, and the work that disarms them then
+		 * is not the task that fail-nth fails.
+		 */
+		ASSERT_EQ(0, pw_write_str(LINGER, LINGER_HOLD));
 		fd = pw_open(0);
 		ASSERT_LE(0, fd);
 		ASSERT_EQ(0, worker_start(&w, 1, NULL, NULL));
