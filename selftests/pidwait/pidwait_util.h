@@ -304,6 +304,21 @@ static inline long pw_read_long(const char *path)
 	return strtol(buf, NULL, 0);
 }
 
+/* Whether /proc/kallsyms names sym: a kernel's behaviour, backports included. */
+static inline bool pw_kernel_has(const char *sym)
+{
+	char line[256], name[128];
+	bool found = false;
+	FILE *f = fopen("/proc/kallsyms", "re");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%*s %*s %127s", name) == 1 && !strcmp(name, sym);
+	fclose(f);
+	return found;
+}
+
 /* A knob or a /proc file into buf, without its trailing newlines. */
 static inline int pw_read_str(const char *path, char *buf, size_t len)
 {
