@@ -22,7 +22,6 @@
 #include "pidwait_util.h"
 
 #include <sys/mman.h>
-#include <sys/utsname.h>
 
 #include "kselftest_harness.h"
 
@@ -281,17 +280,22 @@ static void expect_events(struct __test_metadata *_metadata, int fd,
 #define WC_PROC		0xc1
 #define WC_THREAD	0xc2
 
+/* The knobs as they were before a fixture set them. */
+struct knobs_saved {
+	bool set;
+	char v[NR_KNOBS][32];
+};
+
 FIXTURE(fault) {
 	int fda, fdb;
 	int mif, nth;			/* this thread's make-it-fail, fail-nth */
 	unsigned int user0;		/* user_watches before the fixture's */
-	bool knobs_set;
-	char saved[NR_KNOBS][32];
+	struct knobs_saved knobs;
 	struct worker wa, wb, wc, fill;
 	pid_t *fill_tids;
 };
 
-static int knobs_restore(FIXTURE_DATA(fault) *self)
+static int knobs_restore(struct knobs_saved *saved)
 {
 	unsigned int i;
 	int ret = 0;
@@ -299,24 +303,24 @@ static int knobs_restore(FIXTURE_DATA(fault) *self)
 	for (i = 0; i < NR_TIMES_KNOBS; i++)
 		ret |= pw_write_str(knobs[i].path, "0");
 	for (i = NR_TIMES_KNOBS; i < NR_KNOBS; i++)
-		ret |= pw_write_str(knobs[i].path, self->saved[i]);
+		ret |= pw_write_str(knobs[i].path, saved->v[i]);
 	for (i = 0; i < NR_TIMES_KNOBS; i++)
-		ret |= pw_write_str(knobs[i].path, self->saved[i]);
-	self->knobs_set = false;
+		ret |= pw_write_str(knobs[i].path, saved->v[i]);
+	saved->set = false;
 	return ret;
 }
 
-static int knobs_save_and_set(FIXTURE_DATA(fault) *self)
+static int knobs_save_and_set(struct knobs_saved *saved)
 {
 	unsigned int i;
 	int ret;
 
 	for (i = 0; i < NR_KNOBS; i++) {
-		ret = pw_read_str(knobs[i].path, self->saved[i], sizeof(self->saved[i]));
+		ret = pw_read_str(knobs[i].path, saved->v[i], sizeof(saved->v[i]));
 		if (ret)
 			return ret;
 	}
-	self->knobs_set = true;
+	saved->set = true;
 	for (i = 0; i < NR_KNOBS; i++) {
 		const char *v = knobs[i].value;
 
@@ -339,7 +343,7 @@ FIXTURE_SETUP(fault)
 	self->fdb = -1;
 	self->mif = -1;
 	self->nth = -1;
-	self->knobs_set = false;
+	self->knobs.set = false;
 	self->fill_tids = NULL;
 	worker_init(&self->wa);
 	worker_init(&self->wb);
@@ -378,9 +382,9 @@ FIXTURE_SETUP(fault)
 			    BY_B_THREAD));
 
 	/* Last: a failed ASSERT in setup skips the teardown that restores. */
-	ret = knobs_save_and_set(self);
-	if (ret && self->knobs_set)
-		knobs_restore(self);
+	ret = knobs_save_and_set(&self->knobs);
+	if (ret && self->knobs.set)
+		knobs_restore(&self->knobs);
 	ASSERT_EQ(0, ret) TH_LOG("setting the fault injection knobs: %s",
 				 strerror(-ret));
 }
@@ -393,8 +397,8 @@ FIXTURE_TEARDOWN(fault)
 	if (self->nth >= 0) {
 		EXPECT_EQ(0, proc_set(self->nth, 0));
 	}
-	if (self->knobs_set) {
-		EXPECT_EQ(0, knobs_restore(self));
+	if (self->knobs.set) {
+		EXPECT_EQ(0, knobs_restore(&self->knobs));
 	}
 	worker_free(&self->wa);
 	worker_free(&self->wb);
@@ -1011,28 +1015,20 @@ static const char * const tp_events[] = {
 };
 
 /*
- * Before 5.12, tracepoint_probe_unregister() allocates the tracepoint's
- * new array of probes when others stay on it, and fails with ENOMEM if it
- * cannot, leaving the probe registered. The module must not go while its
- * probe is: it tries again. Tracing's own probes on the same tracepoints
- * make the unload's unregister allocate, and fail-nth fails each of the
- * unload's allocations in turn; a module freed with its probe still there
- * would crash the next exit.
+ * Before 5.12 (and 5.10.y's stub backport), tracepoint_probe_unregister()
+ * allocates the tracepoint's new array of probes when others stay on it,
+ * and fails with ENOMEM if it cannot, leaving the probe registered. The
+ * module must not go while its probe is: it tries again. Tracing's own
+ * probes on the same tracepoints make the unload's unregister allocate,
+ * and fail-nth fails each of the unload's allocations in turn; a module
+ * freed with its probe still there would crash the next exit.
  */
 FIXTURE(unreg) {
 	bool enabled[ARRAY_SIZE(tp_events)];
 	int nth, kofd, kmsg;
 	char linger[32];
+	struct knobs_saved knobs;
 };
-
-static bool kernel_before(int major, int minor)
-{
-	struct utsname u;
-	int a = 0, b = 0;
-
-	return !uname(&u) && sscanf(u.release, "%d.%d", &a, &b) == 2 &&
-	       (a < major || (a == major && b < minor));
-}
 
 static int event_enable(const char *event, const char *value)
 {
@@ -1046,17 +1042,20 @@ FIXTURE_SETUP(unreg)
 {
 	const char *ko = getenv("PIDWAIT_KO");
 	char backend[32] = "";
+	int ret;
 
 	self->nth = self->kofd = self->kmsg = -1;
 	memset(self->enabled, 0, sizeof(self->enabled));
 	self->linger[0] = 0;
+	self->knobs.set = false;
 	if (geteuid())
 		SKIP(return, "needs root");
 	if (pw_read_str(BACKEND, backend, sizeof(backend)) || strcmp(backend, "tracepoint"))
 		SKIP(return, "backend %s: only the tracepoint backend unregisters tracepoint probes",
 		     backend);
-	if (!kernel_before(5, 12))
-		SKIP(return, "from 5.12 unregistering a tracepoint probe cannot fail");
+	/* 5.12, and the stable lines since, put a stub where they cannot drop a probe. */
+	if (pw_kernel_has("tp_stub_func"))
+		SKIP(return, "this kernel's tracepoint unregister cannot fail (tp_stub_func)");
 	if (!ko || !*ko)
 		SKIP(return, "PIDWAIT_KO is not set: no way to reload, so no unload");
 	self->nth = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
@@ -1071,6 +1070,18 @@ FIXTURE_SETUP(unreg)
 		ASSERT_EQ(0, event_enable(tp_events[i], "1")) TH_LOG("%s", tp_events[i]);
 		self->enabled[i] = true;
 	}
+	/*
+	 * fail-nth needs no probability, but failslab counts an allocation
+	 * that may sleep (the unregister's) only with ignore-gfp-wait off,
+	 * and the failures are to be silent.
+	 */
+	if (access(FAILSLAB, F_OK) || access(FAILPAGE, F_OK))
+		SKIP(return, "no %s: no failslab or fail_page_alloc in this kernel, or no debugfs",
+		     FAILSLAB);
+	ret = knobs_save_and_set(&self->knobs);
+	if (ret && self->knobs.set)
+		knobs_restore(&self->knobs);
+	ASSERT_EQ(0, ret) TH_LOG("setting the fault injection knobs: %s", strerror(-ret));
 }
 
 /* Loads the module again, if it is not. */
@@ -1097,6 +1108,9 @@ FIXTURE_TEARDOWN(unreg)
 	}
 	if (self->linger[0]) {
 		EXPECT_EQ(0, pw_write_str(LINGER, self->linger));
+	}
+	if (self->knobs.set) {
+		EXPECT_EQ(0, knobs_restore(&self->knobs));
 	}
 	if (self->nth >= 0)
 		close(self->nth);
