@@ -16,6 +16,7 @@
 #define PARAM_USER_MAX	SYSMOD "/parameters/max_user_watches"
 #define PARAM_BACKEND	SYSMOD "/parameters/backend"
 #define PARAM_HOOKS	SYSMOD "/parameters/hooks"
+#define PARAM_LINGER	SYSMOD "/parameters/hook_linger_ms"
 #define KPROBES_LIST	"/sys/kernel/debug/kprobes/list"
 #define HOOK_LINGER_MS	5000	/* the module keeps a hook 1 s after use */
 #define DEFAULT_MAX	1048576
@@ -219,6 +220,60 @@ TEST(idle_registers_no_hook)
 	close(q[1]);
 }
 
+/*
+ * hook_linger_ms: a hook outlives its last watch by that long. An hour
+ * keeps it armed well past the default second; 0 disarms it at once, and
+ * replaces the hour's pending disarm.
+ */
+TEST(hook_linger)
+{
+	char backend[64], saved[32];
+	int fd, pfd, p[2], q[2], tp[2];
+	pthread_t t;
+	pid_t tid;
+
+	ASSERT_EQ(0, pw_read_str(PARAM_BACKEND, backend, sizeof(backend)));
+	pfd = pw_pidfd_open(getpid(), PIDFD_THREAD);
+	if (pfd >= 0)
+		close(pfd);
+	if (!strcmp(backend, "wait_pidfd") && pfd >= 0)
+		SKIP(return, "wait_pidfd with PIDFD_THREAD's wake (6.9+): no watch needs a hook");
+	ASSERT_EQ(0, pw_read_str(PARAM_LINGER, saved, sizeof(saved)));
+	ASSERT_EQ(1000, atoi(saved));
+	ASSERT_EQ(0, wait_hooks(0));
+
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(q, O_CLOEXEC));
+	tp[0] = p[0];
+	tp[1] = q[1];
+	ASSERT_EQ(0, pthread_create(&t, NULL, blocked_thread, tp));
+	ASSERT_EQ(sizeof(tid), read(q[0], &tid, sizeof(tid)));
+
+	ASSERT_EQ(0, pw_write_str(PARAM_LINGER, "3600000"));
+	fd = pw_open(0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pw_arm(fd, tid, PIDWAIT_ARM_THREAD, 1));
+	ASSERT_EQ(1, hooks_now());
+	ASSERT_EQ(0, close(fd));
+	/* Twice the default linger: what is asserted is a hook still there. */
+	pw_sleep_ms(2000);
+	ASSERT_EQ(1, hooks_now());
+
+	ASSERT_EQ(0, pw_write_str(PARAM_LINGER, "0"));
+	fd = pw_open(0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pw_arm(fd, tid, PIDWAIT_ARM_THREAD, 2));
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(0, wait_hooks(0));
+
+	ASSERT_EQ(0, pw_write_str(PARAM_LINGER, saved));
+	close(p[1]);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	close(p[0]);
+	close(q[0]);
+	close(q[1]);
+}
+
 TEST(refused_while_open)
 {
 	int fd, ret, sync[2], st = -1;
@@ -355,13 +410,14 @@ TEST(load_time_parameters)
 	kofd = open(ko, O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, kofd) TH_LOG("%s: %s", ko, strerror(errno));
 	ASSERT_EQ(0, delete_module(MODNAME));
-	ret = syscall(SYS_finit_module, kofd, "max_watches=100 max_user_watches=123", 0) ?
-	      -errno : 0;
+	ret = syscall(SYS_finit_module, kofd,
+		      "max_watches=100 max_user_watches=123 hook_linger_ms=250", 0) ? -errno : 0;
 	ASSERT_EQ(0, ret) TH_LOG("finit_module with parameters: %s", strerror(-ret));
 	if (access(PIDWAIT_DEVICE, F_OK))
 		ASSERT_EQ(0, system("mdev -s"));
 	EXPECT_EQ(100, pw_read_long(PARAM_MAX));
 	EXPECT_EQ(123, pw_read_long(PARAM_USER_MAX));
+	EXPECT_EQ(250, pw_read_long(PARAM_LINGER));
 	fd = pw_open(0);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, pw_info(fd, &info));
@@ -378,6 +434,7 @@ TEST(load_time_parameters)
 		ASSERT_EQ(0, system("mdev -s"));
 	ASSERT_EQ(DEFAULT_MAX, pw_read_long(PARAM_MAX));
 	ASSERT_LT(123, pw_read_long(PARAM_USER_MAX));
+	ASSERT_EQ(1000, pw_read_long(PARAM_LINGER));
 }
 
 #define LOAD_CYCLES	100

@@ -813,6 +813,7 @@ static inline const char *pw_status_str(int st, char *buf, size_t len)
 static const char * const pw_settings[] = {
 	"/sys/module/pidwait/parameters/max_watches",
 	"/sys/module/pidwait/parameters/max_user_watches",
+	"/sys/module/pidwait/parameters/hook_linger_ms",
 	"/proc/sys/kernel/pid_max",
 	"/proc/sys/kernel/threads-max",
 	"/proc/sys/kernel/watchdog_thresh",
