@@ -3,8 +3,8 @@
  * Arming a kprobe or a tracepoint patches kernel text, and disarming it
  * patches it back: a loop of arming and reading one watch would pay that
  * every round. So a hook is disarmed hook_linger_ms (a second) after its
- * last user, and no hook is left armed on an idle module. Loading the module only checks
- * that each hook can be placed: it patches nothing.
+ * last user, and no hook is left armed on an idle module. Loading the
+ * module only checks that each hook can be placed: it patches nothing.
  */
 #include <linux/atomic.h>
 #include <linux/jiffies.h>

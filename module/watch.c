@@ -290,6 +290,8 @@ static bool may_see_status(const struct pidwait_watch *w,
 	return w->cred && creds_allow(w->cred, __task_cred(task));
 }
 
+static bool watch_check(struct pidwait_watch *w);
+
 /* As pidfd_open(): a process is named by its leader's id only. */
 static int watch_lookup(struct pidwait_watch *w)
 {
@@ -372,12 +374,12 @@ int pidwait_arm(struct pidwait_file *f, const struct pidwait_arm *arm)
 		table_grow(f);
 	watch_link(watch_bucket(f, pid, thread), w);
 	f->nr_watches++;
-	/* It may have exited before attach: nothing would wake it again. */
-	pidwait_watch_check(w);
 	/*
-	 * Or an exit elsewhere fired it, and that wake may not have come yet:
+	 * It may have exited before attach: nothing would fire it again. Or
+	 * an exit elsewhere fired it, and that wake may not have come yet:
 	 * an epoll_wait() after the arm must find it ready all the same.
 	 */
+	watch_check(w);
 	if (READ_ONCE(w->state) == PIDWAIT_READY)
 		wake_up_poll(&f->wqh, PIDWAIT_POLLIN);
 	mutex_unlock(&f->mutex);
@@ -495,20 +497,29 @@ void pidwait_watch_note(struct pidwait_watch *w, struct task_struct *task)
 }
 
 /*
- * pidfd's rule: ready once the task is reaped, or dead and final. The state
- * is judged under the file's lock only (in watch_fire()): a fire elsewhere
- * may have marked @w ready and not yet queued it, and an arm must not return
- * before its event is counted.
+ * pidfd's rule: ready once the task is reaped, or dead and final. Fires @w
+ * without waking its file; whether it queued it. The state is judged under
+ * the file's lock only (in watch_fire()): a fire elsewhere may have marked
+ * @w ready and not yet queued it, and an arm must not return before its
+ * event is counted.
  */
-void pidwait_watch_check(struct pidwait_watch *w)
+static bool watch_check(struct pidwait_watch *w)
 {
 	struct task_struct *task;
+	bool queued = false;
 
 	rcu_read_lock();
 	task = pid_task(w->pid, PIDTYPE_PID);
 	if (!task || (READ_ONCE(task->exit_state) && pidwait_exit_final(task)))
-		pidwait_watch_fire(w, task);
+		queued = watch_fire(w, task);
 	rcu_read_unlock();
+	return queued;
+}
+
+void pidwait_watch_check(struct pidwait_watch *w)
+{
+	if (watch_check(w))
+		wake_up_poll(&w->file->wqh, PIDWAIT_POLLIN);
 }
 
 /*
