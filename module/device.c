@@ -171,14 +171,35 @@ static long pidwait_get_info(struct pidwait_file *f,
 	info.nr_watches = READ_ONCE(f->nr_watches);
 	info.max_user_watches = READ_ONCE(pidwait_max_user_watches);
 	info.user_watches = pidwait_user_watches(f->user);
+	info.features = PIDWAIT_FEATURE_PIDFD | pidwait_signal_features();
 	return copy_to_user(uinfo, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
-static long pidwait_ioctl(struct file *file, unsigned int cmd,
-			  unsigned long arg)
+/* To a process armed here: it cannot have been reaped while armed. */
+static long pidwait_signal(struct pidwait_file *f,
+			   const struct pidwait_signal __user *usig, bool compat)
+{
+	struct pidwait_signal sig;
+	struct pid *pid;
+	long ret;
+
+	if (copy_from_user(&sig, usig, sizeof(sig)))
+		return -EFAULT;
+	if (sig.flags || sig.reserved)
+		return -EINVAL;
+	pid = pidwait_watched_process(f, sig.pid);
+	if (IS_ERR(pid))
+		return PTR_ERR(pid);
+	ret = pidwait_send_signal(pid, sig.sig, sig.info, compat);
+	put_pid(pid);
+	return ret;
+}
+
+static long pidwait_do_ioctl(struct file *file, unsigned int cmd,
+			     void __user *uarg, bool compat)
 {
 	struct pidwait_file *f = file->private_data;
-	void __user *uarg = (void __user *)arg;
+	struct pidwait_pidfd_open req;
 	struct pidwait_arm arm;
 	int bytes;
 
@@ -192,6 +213,12 @@ static long pidwait_ioctl(struct file *file, unsigned int cmd,
 		return pidwait_disarm(f, &arm);
 	case PIDWAIT_IOC_GET_INFO:
 		return pidwait_get_info(f, uarg);
+	case PIDWAIT_IOC_PIDFD_OPEN:
+		if (copy_from_user(&req, uarg, sizeof(req)))
+			return -EFAULT;
+		return pidwait_pidfd_open(&req);
+	case PIDWAIT_IOC_SEND_SIGNAL:
+		return pidwait_signal(f, uarg, compat);
 	case FIONREAD:
 		bytes = READ_ONCE(f->nr_ready) * sizeof(struct pidwait_event);
 		return put_user(bytes, (int __user *)uarg);
@@ -199,12 +226,18 @@ static long pidwait_ioctl(struct file *file, unsigned int cmd,
 	return -ENOTTY;
 }
 
+static long pidwait_ioctl(struct file *file, unsigned int cmd,
+			  unsigned long arg)
+{
+	return pidwait_do_ioctl(file, cmd, (void __user *)arg, false);
+}
+
 #ifdef CONFIG_COMPAT
-/* The records have one layout for 32- and 64-bit callers. */
+/* The records have one layout for 32- and 64-bit callers; siginfo has not. */
 static long pidwait_compat_ioctl(struct file *file, unsigned int cmd,
 				 unsigned long arg)
 {
-	return pidwait_ioctl(file, cmd, (unsigned long)compat_ptr(arg));
+	return pidwait_do_ioctl(file, cmd, compat_ptr(arg), true);
 }
 #endif
 
@@ -235,6 +268,9 @@ static int __init pidwait_init(void)
 	BUILD_BUG_ON(sizeof(struct pidwait_arm) != 16);
 	BUILD_BUG_ON(sizeof(struct pidwait_event) != 32);
 	BUILD_BUG_ON(sizeof(struct pidwait_info) != 64);
+	BUILD_BUG_ON(sizeof(struct pidwait_pidfd_open) != 8);
+	BUILD_BUG_ON(sizeof(struct pidwait_signal) != 24);
+	BUILD_BUG_ON(sizeof(struct pidwait_pidfd_info) != 64);
 
 	pidwait_users_init();
 	ret = pidwait_watches_init();

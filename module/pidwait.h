@@ -99,10 +99,21 @@ void pidwait_watches_exit(void);
 int pidwait_file_init(struct pidwait_file *f, const struct cred *cred);
 void pidwait_file_release(struct pidwait_file *f);
 int pidwait_arm(struct pidwait_file *f, const struct pidwait_arm *arm);
+int pidwait_arm_pid(struct pidwait_file *f, const struct pidwait_arm *arm,
+		    struct pid *pid);
+struct pid *pidwait_watched_process(struct pidwait_file *f, pid_t nr);
+bool pidwait_peek(struct pidwait_file *f, struct pidwait_event *ev);
 int pidwait_disarm(struct pidwait_file *f, const struct pidwait_arm *arm);
 ssize_t pidwait_consume(struct pidwait_file *f, char __user *buf, size_t count);
 void pidwait_show_watches(struct pidwait_file *f, struct seq_file *m);
 u32 pidwait_arm_flags(void);
+
+/* signal.c: signals through a watch. */
+u64 pidwait_signal_features(void);
+int pidwait_send_signal(struct pid *pid, int sig, u64 uinfo, bool compat);
+
+/* pidfd.c: pidfd-compatible files. */
+int pidwait_pidfd_open(const struct pidwait_pidfd_open *req);
 
 /*
  * For the exit backend, in atomic context: check whether @w is ready; or

@@ -324,25 +324,19 @@ static int watch_lookup(struct pidwait_watch *w)
 	return ret;
 }
 
-int pidwait_arm(struct pidwait_file *f, const struct pidwait_arm *arm)
+/* Arms @arm on the struct pid its number named; the caller checked @arm. */
+int pidwait_arm_pid(struct pidwait_file *f, const struct pidwait_arm *arm,
+		    struct pid *pid)
 {
 	u32 thread = arm->flags & PIDWAIT_ARM_THREAD;
 	struct pidwait_watch *w;
-	struct pid *pid;
 	int ret;
 
-	if (arm->pid <= 0 || (arm->flags & ~pidwait_arm_flags()))
-		return -EINVAL;
-	pid = find_get_pid(arm->pid);
-	if (!pid)
-		return -ESRCH;
 	w = kmem_cache_zalloc(pidwait_watch_cache, PIDWAIT_GFP_ACCOUNT);
-	if (!w) {
-		put_pid(pid);
+	if (!w)
 		return -ENOMEM;
-	}
 	w->file = f;
-	w->pid = pid;
+	w->pid = get_pid(pid);
 	w->nr = arm->pid;
 	w->cookie = arm->cookie;
 	w->flags = arm->flags;
@@ -393,6 +387,69 @@ out_free:
 	kmem_cache_free(pidwait_watch_cache, w);
 	put_pid(pid);
 	return ret;
+}
+
+int pidwait_arm(struct pidwait_file *f, const struct pidwait_arm *arm)
+{
+	struct pid *pid;
+	int ret;
+
+	if (arm->pid <= 0 || (arm->flags & ~pidwait_arm_flags()))
+		return -EINVAL;
+	pid = find_get_pid(arm->pid);
+	if (!pid)
+		return -ESRCH;
+	ret = pidwait_arm_pid(f, arm, pid);
+	put_pid(pid);
+	return ret;
+}
+
+/*
+ * The struct pid of the process watch armed on @nr, referenced, while it
+ * has not fired: ENOENT if there is none, ESRCH once it has.
+ */
+struct pid *pidwait_watched_process(struct pidwait_file *f, pid_t nr)
+{
+	struct pidwait_watch *w;
+	struct pid *pid, *ret;
+
+	if (nr <= 0)
+		return ERR_PTR(-EINVAL);
+	pid = find_get_pid(nr);
+	if (!pid)
+		return ERR_PTR(-ENOENT);
+	if (mutex_lock_interruptible(&f->mutex)) {
+		put_pid(pid);
+		return ERR_PTR(-ERESTARTSYS);
+	}
+	w = watch_find(f, pid, 0);
+	if (!w)
+		ret = ERR_PTR(-ENOENT);
+	else if (READ_ONCE(w->state) != PIDWAIT_ARMED)
+		ret = ERR_PTR(-ESRCH);
+	else
+		ret = get_pid(pid);
+	mutex_unlock(&f->mutex);
+	put_pid(pid);
+	return ret;
+}
+
+/* The oldest event, left in place: a pidfd-compatible file's only one. */
+bool pidwait_peek(struct pidwait_file *f, struct pidwait_event *ev)
+{
+	struct pidwait_watch *w;
+
+	spin_lock_irq(&f->lock);
+	w = f->ready;
+	if (w) {
+		ev->pid = w->nr;
+		ev->flags = w->event_flags;
+		ev->status = w->status;
+		ev->cookie = w->cookie;
+		ev->exit_time_ns = w->exit_time_ns;
+	}
+	spin_unlock_irq(&f->lock);
+	return w;
 }
 
 int pidwait_disarm(struct pidwait_file *f, const struct pidwait_arm *arm)

@@ -77,9 +77,11 @@
 #if defined(PIDWAIT_HAVE_POLL_T)
 #define pidwait_poll_t __poll_t
 #define PIDWAIT_POLLIN (EPOLLIN | EPOLLRDNORM)
+#define PIDWAIT_POLLHUP EPOLLHUP
 #else
 #define pidwait_poll_t unsigned int
 #define PIDWAIT_POLLIN (POLLIN | POLLRDNORM)
+#define PIDWAIT_POLLHUP POLLHUP
 #endif
 
 /* The first argument of a function, at a kprobe on its entry. */
