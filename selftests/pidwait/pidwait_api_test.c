@@ -146,6 +146,8 @@ TEST_F(api, get_info)
 	EXPECT_EQ(sizeof(struct pidwait_event), info.event_size);
 	EXPECT_EQ(0u, info.nr_watches);
 	EXPECT_EQ(0u, info.user_watches);
+	EXPECT_EQ(PIDWAIT_FEATURE_PIDFD | PIDWAIT_FEATURE_SIGNAL,
+		  info.features & ~(__u64)PIDWAIT_FEATURE_SIGINFO);
 	for (int i = 0; i < PW_INFO_RESERVED; i++) {
 		EXPECT_EQ(0ull, info.reserved[i]) TH_LOG("reserved[%d]", i);
 	}
