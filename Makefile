@@ -23,27 +23,33 @@ module-clean:
 
 clean: module-clean
 	$(MAKE) -C tools clean
+	$(MAKE) -C preload clean
 	$(MAKE) -C selftests/pidwait clean
 
 tools:
 	$(MAKE) -C tools
+	$(MAKE) -C preload LIBDIR=$(PREFIX)/lib/pidwait
 
 install: module tools
 	$(MAKE) -C $(KDIR) M=$(SRC) INSTALL_MOD_DIR=kernel/drivers/misc \
 		INSTALL_MOD_PATH=$(DESTDIR) modules_install
 	$(if $(DESTDIR),,depmod -a $(KERNELRELEASE))
 	$(MAKE) -C tools install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
+	$(MAKE) -C preload install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) LIBDIR=$(PREFIX)/lib/pidwait
 	install -D -m 0644 uapi/linux/pidwait.h $(DESTDIR)$(PREFIX)/include/linux/pidwait.h
 	install -D -m 0644 packaging/modules-load.conf $(DESTDIR)$(MODULESLOADDIR)/pidwait.conf
 	install -D -m 0644 man/pidwait.4 $(DESTDIR)$(MANDIR)/man4/pidwait.4
 	install -D -m 0644 man/pidwait-cat.1 $(DESTDIR)$(MANDIR)/man1/pidwait-cat.1
+	install -D -m 0644 man/pidwait-pidfd.1 $(DESTDIR)$(MANDIR)/man1/pidwait-pidfd.1
 
 uninstall:
 	rm -f $(DESTDIR)/lib/modules/$(KERNELRELEASE)/kernel/drivers/misc/pidwait.ko* \
-		$(DESTDIR)$(PREFIX)/bin/pidwait-cat \
+		$(DESTDIR)$(PREFIX)/bin/pidwait-cat $(DESTDIR)$(PREFIX)/bin/pidwait-pidfd \
+		$(DESTDIR)$(PREFIX)/lib/pidwait/libpidwait-pidfd.so \
 		$(DESTDIR)$(PREFIX)/include/linux/pidwait.h \
 		$(DESTDIR)$(MODULESLOADDIR)/pidwait.conf \
-		$(DESTDIR)$(MANDIR)/man4/pidwait.4 $(DESTDIR)$(MANDIR)/man1/pidwait-cat.1
+		$(DESTDIR)$(MANDIR)/man4/pidwait.4 $(DESTDIR)$(MANDIR)/man1/pidwait-cat.1 \
+		$(DESTDIR)$(MANDIR)/man1/pidwait-pidfd.1
 	$(if $(DESTDIR),,depmod -a $(KERNELRELEASE))
 
 # Everything the builds and checks below need, on a Debian or Ubuntu host.
