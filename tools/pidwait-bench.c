@@ -315,11 +315,14 @@ static double median_dbl(double *v, unsigned int n)
 /* ------------------------------------------------------------------ */
 /* Results, in shared memory: the sections run in child processes. */
 
-enum lat_method { L_PW_EPOLL, L_PW_READ, L_PIDFD, L_NETLINK, L_KILL, L_PROC, L_NR };
+enum lat_method {
+	L_PW_EPOLL, L_PW_READ, L_PW_PIDFD, L_PIDFD, L_NETLINK, L_KILL, L_PROC, L_NR
+};
 
 static const char *const lat_names[L_NR] = {
 	"/dev/pidwait + epoll",
 	"/dev/pidwait + blocking read",
+	"pidwait's pidfd file + epoll",
 	"pidfd + epoll",
 	"proc connector (netlink)",
 	"kill(pid, 0) every 1 ms",
@@ -377,6 +380,9 @@ struct results {
 	struct na scale_na;
 	double mem_per_watch, mem_slab_per_watch;
 	unsigned long mem_n;
+	/* Per watched process: pidwait's pidfd file; a pidfd in an epoll set. */
+	double mem_per_pw_pidfd, mem_per_pidfd;
+	struct na mem_pw_pidfd_na, mem_pidfd_na;
 	long slab_obj, slab_size;
 	struct na mem_na;
 	struct {
@@ -547,6 +553,14 @@ static int pw_arm(int fd, pid_t pid, uint64_t cookie)
 	struct pidwait_arm a = { .pid = pid, .cookie = cookie };
 
 	return ioctl(fd, PIDWAIT_IOC_ARM, &a) ? errno : 0;
+}
+
+/* A pidfd-compatible file for @pid (API 3), or -1 with errno set. */
+static int pw_pidfd_open(int fd, pid_t pid)
+{
+	struct pidwait_pidfd_open req = { .pid = pid };
+
+	return ioctl(fd, PIDWAIT_IOC_PIDFD_OPEN, &req);
 }
 
 static int pw_disarm(int fd, pid_t pid)
@@ -1030,10 +1044,13 @@ static uint64_t lat_sample(struct lat_ctx *c, enum lat_method m)
 			t = now_ns();
 		alarm(0);
 		break;
+	case L_PW_PIDFD:
 	case L_PIDFD:
-		pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		pfd = m == L_PIDFD ? (int)syscall(SYS_pidfd_open, pid, 0) :
+				     pw_pidfd_open(c->pw_nb, pid);
 		if (pfd < 0)
-			die("pidfd_open %d: %s", pid, strerror(errno));
+			die("%s %d: %s", m == L_PIDFD ? "pidfd_open" : "PIDWAIT_IOC_PIDFD_OPEN",
+			    pid, strerror(errno));
 		if (epoll_ctl(c->ep_pidfd, EPOLL_CTL_ADD, pfd, &ee))
 			die("epoll_ctl: %s", strerror(errno));
 		subject_go(c->s);
@@ -1168,6 +1185,13 @@ static void section_latency(struct spawner *s)
 	} else {
 		set_na(&R->lat[L_PW_EPOLL].na, PIDWAIT_DEVICE ": %s", strerror(errno));
 		R->lat[L_PW_READ].na = R->lat[L_PW_EPOLL].na;
+	}
+	fd = c.pw_nb >= 0 ? pw_pidfd_open(c.pw_nb, getpid()) : -1;
+	if (fd >= 0) {
+		close(fd);
+		on[L_PW_PIDFD] = true;
+	} else {
+		set_na(&R->lat[L_PW_PIDFD].na, "PIDWAIT_IOC_PIDFD_OPEN: %s", strerror(errno));
 	}
 	fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
 	if (fd >= 0) {
@@ -1587,6 +1611,65 @@ static unsigned long drain_all(int fd, const struct group *g, uint64_t *reading,
 	return got;
 }
 
+/*
+ * Kernel memory per watched process held as a descriptor each: pidwait's
+ * pidfd-compatible file (@dev >= 0), or a real pidfd added to an epoll
+ * set, as an event loop holds it. Measured on the drain's sleepers.
+ */
+static void mem_per_fd(const struct group *g, int dev, double *per, struct na *na)
+{
+	struct epoll_event ee = { .events = EPOLLIN };
+	int *fds = calloc(g->n, sizeof(int)), ep = -1;
+	unsigned long i, k = 0;
+	long m0, m1;
+
+	if (!fds) {
+		set_na(na, "out of memory");
+		return;
+	}
+	if (dev < 0) {
+		ep = epoll_create1(EPOLL_CLOEXEC);
+		if (ep < 0) {
+			set_na(na, "epoll_create1: %s", strerror(errno));
+			free(fds);
+			return;
+		}
+	}
+	sleep_ms(2500);
+	m0 = cg_read("memory.current", NULL);
+	for (i = 0; i < g->n; i++) {
+		int fd = dev >= 0 ? pw_pidfd_open(dev, g->pids[i]) :
+				    (int)syscall(SYS_pidfd_open, g->pids[i], 0);
+
+		if (fd < 0) {
+			set_na(na, "%s: %s after %lu",
+			       dev >= 0 ? "PIDWAIT_IOC_PIDFD_OPEN" : "pidfd_open",
+			       strerror(errno), k);
+			break;
+		}
+		fds[k++] = fd;
+		if (ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ee)) {
+			set_na(na, "epoll_ctl: %s", strerror(errno));
+			break;
+		}
+	}
+	sleep_ms(2500);
+	m1 = cg_read("memory.current", NULL);
+	if (!na->why[0]) {
+		if (m0 < 0 || m1 < 0)
+			set_na(na, "no memory cgroup (cgroup2 with +memory)");
+		else if (m1 - m0 < 4 << 20)
+			set_na(na, "%ld B over %lu descriptors: too few to measure", m1 - m0, k);
+		else
+			*per = (double)(m1 - m0) / (double)k;
+	}
+	for (i = 0; i < k; i++)
+		close(fds[i]);
+	if (ep >= 0)
+		close(ep);
+	free(fds);
+}
+
 static void scale_memory_drain(bool memcg)
 {
 	unsigned long n = opt.drain, i, bad = 0;
@@ -1641,6 +1724,20 @@ static void scale_memory_drain(bool memcg)
 		set_na(&R->mem_na, "no memory cgroup (cgroup2 with +memory)");
 	}
 	slab_info();
+	if (memcg) {
+		mem_per_fd(&g, fd, &R->mem_per_pw_pidfd, &R->mem_pw_pidfd_na);
+		int pfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+
+		if (pfd < 0) {
+			set_na(&R->mem_pidfd_na, "pidfd_open: %s", strerror(errno));
+		} else {
+			close(pfd);
+			mem_per_fd(&g, -1, &R->mem_per_pidfd, &R->mem_pidfd_na);
+		}
+	} else {
+		set_na(&R->mem_pw_pidfd_na, "no memory cgroup (cgroup2 with +memory)");
+		R->mem_pidfd_na = R->mem_pw_pidfd_na;
+	}
 
 	/*
 	 * Read only once all have fired: under TCG the exits themselves take
@@ -1817,7 +1914,8 @@ static void section_scale(void)
 		if (opt.sizes[s] > most)
 			most = opt.sizes[s];
 	/* The cost section may have reloaded the module: its default again. */
-	user_watches_raise(most + 10000);
+	/* The drain's watches, and as many pidfd files beside them. */
+	user_watches_raise(2 * most + 10000);
 	x = xfork();
 
 	if (!x) {
@@ -2084,6 +2182,22 @@ static void print_scale(void)
 		printf("   (over %lu watches on live sleepers; slab part %.1f B;\n"
 		       "    struct pidwait_watch object %ld B, slab %ld B; the rest: hash table)\n",
 		       R->mem_n, R->mem_slab_per_watch, R->slab_obj, R->slab_size);
+	{
+		static const char *const what[2] = {
+			"  ... per pidwait pidfd file (memcg)",
+			"  ... per pidfd in an epoll set (memcg)",
+		};
+		const double per[2] = { R->mem_per_pw_pidfd, R->mem_per_pidfd };
+		const struct na *na[2] = { &R->mem_pw_pidfd_na, &R->mem_pidfd_na };
+
+		for (int i = 0; i < 2; i++) {
+			if (per[i] > 0)
+				printf("%-44s %8.1f B  %s\n", what[i], per[i], tag);
+			else
+				printf("%-44s %10s  %s (%s)\n", what[i], "n/a", tag,
+				       na[i]->why[0] ? na[i]->why : "not run");
+		}
+	}
 
 	printf("%-44s %10s %10s %10s  %s\n", "one exit wakes F files in one epoll set",
 	       "all us", "first us", "kern us", "measured on");
@@ -2362,9 +2476,12 @@ int main(int argc, char **argv)
 	}
 	describe_env();
 	most = opt.watches > opt.drain ? opt.watches : opt.drain;
+	/* The descriptors: the fan's files, or a pidfd per drain sleeper. */
 	limits_raise(geteuid() || !(opt.do_cost || opt.do_scale) ? 0 : most + 10000,
-		     opt.nfan ? opt.fan[opt.nfan - 1] + 16 : 16);
-	user_watches_raise(most + 10000);
+		     (opt.nfan && opt.fan[opt.nfan - 1] > opt.drain ? opt.fan[opt.nfan - 1] :
+		      opt.drain) + 16);
+	/* The drain's watches, and as many pidfd files beside them. */
+	user_watches_raise(2 * most + 10000);
 
 	/* Forked while we are small and hold no pidwait file. */
 	spawner_start(&sp);
