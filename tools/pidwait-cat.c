@@ -40,7 +40,7 @@
 #include <linux/pidwait.h>
 
 #ifndef PIDWAIT_VERSION
-#define PIDWAIT_VERSION "0.2.0"
+#define PIDWAIT_VERSION "0.3.0"
 #endif
 
 #define PROG "pidwait-cat"
