@@ -219,6 +219,19 @@ FIXTURE_TEARDOWN(pidfd_file)
 	close(self->dev);
 }
 
+/* Ours and, where the kernel has pidfd_open, a real pidfd: the oracle. */
+static void open_both(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(pidfd_file) *self, int *fd, int *real)
+{
+	*real = -1;
+	*fd = pf_open(self->dev, self->k.pid, 0);
+	ASSERT_LE(0, *fd);
+	if (have_oracle()) {
+		*real = rp_open(self->k.pid, 0);
+		ASSERT_LE(0, *real);
+	}
+}
+
 TEST_F(pidfd_file, open_errors)
 {
 	pid_t gone;
@@ -378,16 +391,9 @@ TEST_F(pidfd_file, counts_as_a_watch)
 /* Nothing while it lives; IN at the exit; IN|HUP once reaped; for ever. */
 TEST_F(pidfd_file, poll_states)
 {
-	int fd, st = -1;
+	int fd, real, st = -1;
 
-	int real = -1;
-
-	fd = pf_open(self->dev, self->k.pid, 0);
-	ASSERT_LE(0, fd);
-	if (have_oracle()) {
-		real = rp_open(self->k.pid, 0);
-		ASSERT_LE(0, real);
-	}
+	open_both(_metadata, self, &fd, &real);
 	EXPECT_EQ(0, revents_now(fd));
 	EXPECT_EQ(0, pw_wait_readable(fd, PW_QUIET_MS));
 	if (real >= 0)
@@ -477,16 +483,9 @@ TEST_F(pidfd_file, epoll_level_and_edge)
 TEST_F(pidfd_file, fdinfo_pid)
 {
 	char pidline[64], nspid[64], want[64];
-	int fd;
+	int fd, real;
 
-	int real = -1;
-
-	fd = pf_open(self->dev, self->k.pid, 0);
-	ASSERT_LE(0, fd);
-	if (have_oracle()) {
-		real = rp_open(self->k.pid, 0);
-		ASSERT_LE(0, real);
-	}
+	open_both(_metadata, self, &fd, &real);
 	snprintf(want, sizeof(want), "%d", self->k.pid);
 	fdinfo_field(fd, "Pid", pidline, sizeof(pidline));
 	EXPECT_STREQ(want, pidline);
@@ -761,16 +760,11 @@ TEST_F(pidfd_file, signal_never_to_a_successor)
 TEST_F(pidfd_file, signal_permission)
 {
 	pid_t child;
-	int fd, st = -1, real = -1;
+	int fd, real, st = -1;
 
 	if (getuid())
 		SKIP(return, "needs root to drop to another user");
-	fd = pf_open(self->dev, self->k.pid, 0);
-	ASSERT_LE(0, fd);
-	if (have_oracle()) {
-		real = rp_open(self->k.pid, 0);
-		ASSERT_LE(0, real);
-	}
+	open_both(_metadata, self, &fd, &real);
 	child = fork();
 	ASSERT_LE(0, child);
 	if (!child) {

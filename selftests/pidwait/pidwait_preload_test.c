@@ -165,6 +165,26 @@ FIXTURE_TEARDOWN(preload)
 	target_free(&self->t);
 }
 
+/*
+ * A program that waits for the target succeeds once it exits. Where
+ * pidwait serves, the target ends only once the program's watch exists.
+ */
+static void woken_by_exit(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(preload) *self, char **argv)
+{
+	int st = -1;
+	pid_t w;
+
+	w = spawn(argv);
+	ASSERT_LE(0, w);
+	if (self->pidwait)
+		ASSERT_EQ(0, wait_user_watches(self->base + 1, PW_TIMEOUT_MS * pw_slowdown()));
+	target_end(&self->t, 0);
+	ASSERT_EQ(0, pw_reap(w, &st));
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		TH_LOG("%s: status 0x%x", argv[0], st);
+}
+
 /* tools/testing/selftests/pidfd, built against new uapi headers. */
 TEST_F(preload, kselftest_pidfd_open)
 {
@@ -192,7 +212,7 @@ TEST_F(preload, util_linux_waitpid)
 	char *strict_argv[] = { "waitpid", gone, NULL };
 	struct target other = { .pid = -1, .hold = -1 };
 	char *count_argv[] = { "waitpid", "--count", "1", pid, gone, NULL };
-	pid_t w, dead;
+	pid_t dead;
 	int st = -1;
 
 	ASSERT_EQ(0, target_start(&self->t, NULL));
@@ -216,13 +236,7 @@ TEST_F(preload, util_linux_waitpid)
 	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("status 0x%x", st);
 
 	/* Waiting, then woken by the exit. */
-	w = spawn(wait_argv);
-	ASSERT_LE(0, w);
-	if (self->pidwait)
-		ASSERT_EQ(0, wait_user_watches(self->base + 1, PW_TIMEOUT_MS * pw_slowdown()));
-	target_end(&self->t, 0);
-	ASSERT_EQ(0, pw_reap(w, &st));
-	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("status 0x%x", st);
+	woken_by_exit(_metadata, self, wait_argv);
 	EXPECT_EQ(self->base, user_watches());
 
 	/* --count 1 of two, one of them gone: done at once. */
@@ -237,17 +251,9 @@ TEST_F(preload, util_linux_waitpid)
 TEST_F(preload, procps_pidwait)
 {
 	char *argv[] = { "pidwait", "-x", "pwtarget", NULL };
-	pid_t w;
-	int st = -1;
 
 	ASSERT_EQ(0, target_start(&self->t, "pwtarget"));
-	w = spawn(argv);
-	ASSERT_LE(0, w);
-	if (self->pidwait)
-		ASSERT_EQ(0, wait_user_watches(self->base + 1, PW_TIMEOUT_MS * pw_slowdown()));
-	target_end(&self->t, 0);
-	ASSERT_EQ(0, pw_reap(w, &st));
-	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("status 0x%x", st);
+	woken_by_exit(_metadata, self, argv);
 }
 
 /*
