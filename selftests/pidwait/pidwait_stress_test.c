@@ -18,6 +18,7 @@
  */
 #include "pidwait_util.h"
 
+#include <semaphore.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -1233,6 +1234,7 @@ TEST_F_TIMEOUT(stress, one_pid_many_fds, 200)
  */
 struct yield_watch {
 	pthread_t t;
+	sem_t running;
 	int fd, full;
 	volatile bool stop;
 	volatile long runs, between;
@@ -1250,7 +1252,8 @@ static void *yield_watcher(void *arg)
 			if (n > 0 && n < y->full)
 				y->between++;
 		}
-		y->runs++;
+		if (++y->runs == 1)
+			sem_post(&y->running);
 		nanosleep(&ts, NULL);
 	}
 	return NULL;
@@ -1276,8 +1279,17 @@ static int yield_watch_start(struct yield_watch *y, int fd, int full)
 	pthread_attr_setschedpolicy(&attr, SCHED_FIFO);
 	pthread_attr_setschedparam(&attr, &sp);
 	pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+	sem_init(&y->running, 0, 0);
 	ret = pthread_create(&y->t, &attr, yield_watcher, y);
 	pthread_attr_destroy(&attr);
+	/*
+	 * A new thread need not preempt its creator (on 3.10 it did not):
+	 * were the loop under test to begin first, the watcher would wait for
+	 * its end and prove nothing. From its first run on, its timer's
+	 * wakeups do preempt.
+	 */
+	while (!ret && sem_wait(&y->running) && errno == EINTR)
+		;
 	return -ret;
 }
 
@@ -1285,6 +1297,7 @@ static void yield_watch_stop(struct yield_watch *y)
 {
 	y->stop = true;
 	pthread_join(y->t, NULL);
+	sem_destroy(&y->running);
 }
 
 /*
