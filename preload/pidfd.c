@@ -47,17 +47,22 @@
 static long (*real_syscall)(long, ...);
 static int (*real_waitid)(idtype_t, id_t, siginfo_t *, int);
 static pid_t (*real_pidfd_getpid)(int);
-static int forced;
+static int forced, kernel_p_pidfd;
 
 static void init(void)
 {
 	const char *s = getenv("PIDWAIT_PIDFD_FORCE");
+	int err = errno;
 
 	forced = s && *s && strcmp(s, "0");
 	real_syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
 	real_waitid = (int (*)(idtype_t, id_t, siginfo_t *, int))
 		dlsym(RTLD_NEXT, "waitid");
 	real_pidfd_getpid = (pid_t (*)(int))dlsym(RTLD_NEXT, "pidfd_getpid");
+	/* 5.4 and RHEL 8 know P_PIDFD: EBADF for no descriptor, not EINVAL. */
+	kernel_p_pidfd = real_waitid((idtype_t)P_PIDFD, (id_t)-1, NULL,
+				     WEXITED | WNOHANG) && errno == EBADF;
+	errno = err;
 }
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -176,9 +181,13 @@ static long do_send_signal(int fd, int sig, siginfo_t *info,
 	}
 	if (ours(fd, &pi))
 		return serve_signal(fd, sig, info, flags);
-	if (forced)
-		return real_syscall(SYS_pidfd_send_signal, (long)fd, (long)sig,
-				    (long)info, (long)flags);
+	if (forced) {
+		long ret = real_syscall(SYS_pidfd_send_signal, (long)fd,
+					(long)sig, (long)info, (long)flags);
+
+		if (!ret || errno != ENOSYS)
+			return ret;
+	}
 	return not_a_pidfd();
 }
 
@@ -234,6 +243,9 @@ PUBLIC int waitid(idtype_t idtype, id_t id, siginfo_t *infop, int options)
 		err = errno;
 	}
 	if (!ours((int)id, &pi)) {
+		/* Before 5.4, where pidwait serves P_PIDFD, 5.4's EBADF. */
+		if (!kernel_p_pidfd && !access(PIDWAIT_DEVICE, F_OK))
+			return (int)fail(EBADF);
 		if (err)
 			return (int)fail(err);
 		return real_waitid(idtype, id, infop, options);
