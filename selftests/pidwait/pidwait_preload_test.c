@@ -301,4 +301,41 @@ TEST_F_TIMEOUT(preload, python, 180)
 	EXPECT_EQ(self->base, user_watches());
 }
 
+/*
+ * libpidwait-pidfd.so's own contract (pidfd_contract.c): every call, by
+ * glibc's wrapper and by syscall(), with the kernel's results and errors.
+ * As shipped, the kernel answers what it has, so on 5.3 and later the
+ * same checks hold the kernel to them: the oracle for the forced run.
+ */
+static void contract(struct __test_metadata *_metadata,
+		     FIXTURE_DATA(preload) *self, const char *mode)
+{
+	char err[16];
+	char *argv[] = { "pidfd_contract", (char *)mode, err, NULL };
+	long r;
+	int st;
+
+	/* What this kernel says to pidfd_send_signal() on stdin, no pidfd. */
+	r = syscall(SYS_pidfd_send_signal, 0, 0, NULL, 0);
+	snprintf(err, sizeof(err), "%d", r ? errno : 0);
+	st = run(argv);
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("%s: status 0x%x", mode, st);
+	EXPECT_EQ(self->base, user_watches());
+}
+
+TEST_F(preload, contract_as_shipped)
+{
+	contract(_metadata, self, "kernel");
+}
+
+TEST_F(preload, contract_served_by_pidwait)
+{
+	contract(_metadata, self, "pidwait");
+}
+
+TEST_F(preload, contract_without_the_module)
+{
+	contract(_metadata, self, "nomodule");
+}
+
 PIDWAIT_HARNESS_MAIN
