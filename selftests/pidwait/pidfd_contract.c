@@ -106,6 +106,54 @@ static int signal_as_nobody(int fd, int sys)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 4;
 }
 
+/*
+ * Queues SIGUSR1 with SI_QUEUE and a value on a child that waits for it,
+ * as util-linux kill --timeout does: 0 when the child got both.
+ */
+static int queue_to_child(int sys)
+{
+	int ready[2], fd, st = -1, ret;
+	sigset_t set;
+	siginfo_t si;
+	pid_t pid;
+	char c;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	if (pipe2(ready, O_CLOEXEC))
+		return 10;
+	pid = fork();
+	if (pid < 0)
+		return 11;
+	if (!pid) {
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(12);
+		if (sigwaitinfo(&set, &si) != SIGUSR1)
+			_exit(13);
+		_exit(si.si_code == SI_QUEUE && si.si_int == 42 ? 0 : 14);
+	}
+	close(ready[1]);
+	if (read(ready[0], &c, 1) != 1)
+		return 15;
+	close(ready[0]);
+	fd = open_w(pid, 0, sys);
+	memset(&si, 0, sizeof(si));
+	si.si_signo = SIGUSR1;
+	si.si_code = SI_QUEUE;
+	si.si_pid = getpid();
+	si.si_uid = getuid();
+	si.si_int = 42;
+	ret = signal_w(fd, SIGUSR1, &si, 0, sys);
+	if (ret)
+		kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	close(fd);
+	if (ret)
+		return 16;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 17;
+}
+
 static void contract(int sys)
 {
 	const char *how = sys ? "syscall()" : "wrapper";
@@ -150,6 +198,8 @@ static void contract(int sys)
 	      signal_w(fd, SIGUSR1, &si, 0, sys), -1, EPERM);
 	CHECK(W("pidfd_send_signal(fd, SIGTERM) by another user is EPERM"),
 	      signal_as_nobody(fd, sys), 0, 0);
+	CHECK(W("pidfd_send_signal(SIGUSR1, SI_QUEUE with a value) delivers both"),
+	      queue_to_child(sys), 0, 0);
 
 	/* pidfd_getpid() and waitid(P_PIDFD) while it lives. */
 	CHECK(W("pidfd_getpid(fd)"), pidfd_getpid(fd), pid, 0);
