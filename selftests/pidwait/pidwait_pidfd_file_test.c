@@ -579,9 +579,7 @@ TEST_F(pidfd_file, info_status)
 
 TEST_F(pidfd_file, signal)
 {
-	int fd, st = -1;
-
-	int real = -1;
+	int fd, r, real = -1, st = -1;
 
 	fd = pf_open(self->dev, self->k.pid, 0);
 	ASSERT_LE(0, fd);
@@ -602,7 +600,12 @@ TEST_F(pidfd_file, signal)
 		EXPECT_EQ(-EINVAL, pf_signal(fd, 0, SIGTERM, NULL, 1u << 30));
 		/* Not a pidfd, not /dev/pidwait: what each says to the other's call. */
 		EXPECT_EQ(-EBADF, rp_signal(self->dev, 0, NULL, 0));
-		EXPECT_EQ(-ENOTTY, pf_signal(real, 0, 0, NULL, 0));
+		/*
+		 * A pidfd takes no ioctl of ours: ENOTTY on 6.1 and 7.x, EINVAL
+		 * on 6.12, whose pidfd ioctls refuse any argument first.
+		 */
+		r = pf_signal(real, 0, 0, NULL, 0);
+		EXPECT_TRUE(r == -ENOTTY || r == -EINVAL) TH_LOG("%d", r);
 	}
 
 	ASSERT_EQ(0, pf_signal(fd, 0, SIGTERM, NULL, 0));
