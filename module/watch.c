@@ -434,6 +434,17 @@ struct pid *pidwait_watched_process(struct pidwait_file *f, pid_t nr)
 	return ret;
 }
 
+/* The record a fired watch is read as. */
+static void watch_event(const struct pidwait_watch *w, struct pidwait_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->pid = w->nr;
+	ev->flags = w->event_flags;
+	ev->status = w->status;
+	ev->cookie = w->cookie;
+	ev->exit_time_ns = w->exit_time_ns;
+}
+
 /* The oldest event, left in place: a pidfd-compatible file's only one. */
 bool pidwait_peek(struct pidwait_file *f, struct pidwait_event *ev)
 {
@@ -441,13 +452,8 @@ bool pidwait_peek(struct pidwait_file *f, struct pidwait_event *ev)
 
 	spin_lock_irq(&f->lock);
 	w = f->ready;
-	if (w) {
-		ev->pid = w->nr;
-		ev->flags = w->event_flags;
-		ev->status = w->status;
-		ev->cookie = w->cookie;
-		ev->exit_time_ns = w->exit_time_ns;
-	}
+	if (w)
+		watch_event(w, ev);
 	spin_unlock_irq(&f->lock);
 	return w;
 }
@@ -599,12 +605,7 @@ ssize_t pidwait_consume(struct pidwait_file *f, char __user *buf, size_t count)
 			break;
 
 		/* Only this mutex's holder takes events off: w stays first. */
-		memset(&ev, 0, sizeof(ev));
-		ev.pid = w->nr;
-		ev.flags = w->event_flags;
-		ev.status = w->status;
-		ev.cookie = w->cookie;
-		ev.exit_time_ns = w->exit_time_ns;
+		watch_event(w, &ev);
 		if (copy_to_user(buf + done, &ev, sizeof(ev)))
 			break;
 
