@@ -23,10 +23,12 @@ module-clean:
 
 clean: module-clean
 	$(MAKE) -C tools clean
+	$(MAKE) -C lib clean
 	$(MAKE) -C preload clean
 	$(MAKE) -C selftests/pidwait clean
 
 tools:
+	$(MAKE) -C lib PREFIX=$(PREFIX)
 	$(MAKE) -C tools
 	$(MAKE) -C preload LIBDIR=$(PREFIX)/lib/pidwait
 
@@ -35,6 +37,7 @@ install: module tools
 		INSTALL_MOD_PATH=$(DESTDIR) modules_install
 	$(if $(DESTDIR),,depmod -a $(KERNELRELEASE))
 	$(MAKE) -C tools install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
+	$(MAKE) -C lib install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) MANDIR=$(MANDIR)
 	$(MAKE) -C preload install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) LIBDIR=$(PREFIX)/lib/pidwait
 	install -D -m 0644 uapi/linux/pidwait.h $(DESTDIR)$(PREFIX)/include/linux/pidwait.h
 	install -D -m 0644 packaging/modules-load.conf $(DESTDIR)$(MODULESLOADDIR)/pidwait.conf
@@ -50,6 +53,7 @@ uninstall:
 		$(DESTDIR)$(MODULESLOADDIR)/pidwait.conf \
 		$(DESTDIR)$(MANDIR)/man4/pidwait.4 $(DESTDIR)$(MANDIR)/man1/pidwait-cat.1 \
 		$(DESTDIR)$(MANDIR)/man1/pidwait-pidfd.1
+	$(MAKE) -C lib uninstall DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) MANDIR=$(MANDIR)
 	$(if $(DESTDIR),,depmod -a $(KERNELRELEASE))
 
 # Everything the builds and checks below need, on a Debian or Ubuntu host.

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The last resort, on any kernel: /proc polled on a timer whose period
+ * doubles while nothing exits. An id counts as exited once its stat is
+ * gone, its state is a zombie's, or its start time differs from the one
+ * it had when added: a reused number is never taken for the old process.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define PERIOD_MIN_NS	1000000L	/* 1 ms after an add or an exit */
+#define PERIOD_MAX_NS	200000000L	/* 200 ms when nothing happens */
+
+enum { ALIVE, GONE, ERROR };
+
+/* State and start time (field 22) of an id, from /proc/ID/stat. */
+static int proc_stat(pid_t pid, char *state, unsigned long long *start)
+{
+	char path[32], buf[1024], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ESRCH ? GONE : ERROR;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return GONE;
+	buf[n] = 0;
+	/* The command may hold spaces and parentheses: skip to its last ')'. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+			 state, start) != 2)
+		return ERROR;
+	return ALIVE;
+}
+
+/* The next scan in one period; none while nothing is watched. */
+/* The Tgid: line of /proc/ID/status, or -1. */
+static pid_t proc_tgid(pid_t pid)
+{
+	char path[32], line[128];
+	int tgid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
+static void arm(struct pidwait_watcher *w, bool any)
+{
+	struct itimerspec it = { 0 };
+
+	if (any) {
+		it.it_value.tv_sec = w->period_ns / 1000000000L;
+		it.it_value.tv_nsec = w->period_ns % 1000000000L;
+	}
+	timerfd_settime(w->fd, 0, &it, NULL);
+}
+
+static int proc_open(struct pidwait_watcher *w)
+{
+	if (access("/proc/self/stat", R_OK))
+		return -1;
+	w->fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	w->period_ns = PERIOD_MIN_NS;
+	return w->fd < 0 ? -1 : 0;
+}
+
+static void proc_close(struct pidwait_watcher *w)
+{
+	close(w->fd);
+}
+
+static int proc_add(struct pidwait_watcher *w, struct pw_entry *e)
+{
+	char state;
+
+	switch (proc_stat(e->pid, &state, &e->start)) {
+	case GONE:
+		errno = ESRCH;
+		return -1;
+	case ERROR:
+		return -1;
+	}
+	/* A thread's id is no process: as pidwait and pidfd_open say. */
+	if (!e->thread && proc_tgid(e->pid) != e->pid) {
+		errno = EINVAL;
+		return -1;
+	}
+	w->period_ns = PERIOD_MIN_NS;
+	arm(w, true);
+	return 0;
+}
+
+static void proc_remove(struct pidwait_watcher *w, struct pw_entry *e)
+{
+	(void)e;
+	/* The table lets it go after this returns. */
+	if (w->count == 1)
+		arm(w, false);
+}
+
+static int proc_collect(struct pidwait_watcher *w,
+			struct pidwait_watcher_event *ev, unsigned int max)
+{
+	unsigned long long start, ticks;
+	struct pw_entry *e, *next;
+	unsigned int n = 0, i;
+	char state;
+
+	/* Only when the period is up: a caller's own wakeups cost no scan. */
+	if (read(w->fd, &ticks, sizeof(ticks)) < 0)
+		return errno == EAGAIN ? 0 : -1;
+	for (i = 0; i < 1u << w->bits && n < max; i++)
+		for (e = w->buckets[i]; e && n < max; e = next) {
+			next = e->next;
+			if (proc_stat(e->pid, &state, &start) == ALIVE &&
+			    start == e->start && state != 'Z' && state != 'X')
+				continue;
+			memset(&ev[n], 0, sizeof(ev[n]));
+			ev[n].pid = e->pid;
+			ev[n].cookie = e->cookie;
+			ev[n].time_ns = pw_now_ns();
+			if (e->thread)
+				ev[n].flags |= PIDWAIT_WEVENT_THREAD;
+			else if (!pw_child_status(e->pid, &ev[n].status))
+				ev[n].flags |= PIDWAIT_WEVENT_STATUS;
+			pw_unlink(w, e);
+			free(e);
+			n++;
+		}
+	if (n)
+		w->period_ns = PERIOD_MIN_NS;
+	else if (w->period_ns < PERIOD_MAX_NS)
+		w->period_ns = w->period_ns * 2 < PERIOD_MAX_NS ? w->period_ns * 2 : PERIOD_MAX_NS;
+	arm(w, w->count > 0);
+	return (int)n;
+}
+
+const struct pw_backend pw_backend_proc = {
+	.id = PIDWAIT_BACKEND_PROC,
+	.name = "proc",
+	.statuses = 0,
+	.open = proc_open,
+	.close = proc_close,
+	.add = proc_add,
+	.remove = proc_remove,
+	.collect = proc_collect,
+};
