@@ -101,9 +101,14 @@ static int proc_add(struct pidwait_watcher *w, struct pw_entry *e)
 		return -1;
 	}
 	/* A thread's id is no process: as pidwait and pidfd_open say. */
-	if (!e->thread && proc_tgid(e->pid) != e->pid) {
-		errno = EINVAL;
-		return -1;
+	if (!e->thread) {
+		pid_t tgid = proc_tgid(e->pid);
+
+		if (tgid != e->pid) {
+			/* Reaped since its stat was read: gone, as at the start. */
+			errno = tgid < 0 ? ESRCH : EINVAL;
+			return -1;
+		}
 	}
 	w->period_ns = PERIOD_MIN_NS;
 	arm(w, true);

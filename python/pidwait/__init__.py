@@ -270,8 +270,12 @@ class _Proc(object):
         st = _proc_stat(pid)
         if st is None:
             raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
-        if not thread and _proc_tgid(pid) != pid:
-            raise OSError(errno.EINVAL, "%d is a thread's id" % pid)
+        if not thread:
+            tgid = _proc_tgid(pid)
+            if tgid < 0:            # reaped since its stat was read
+                raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
+            if tgid != pid:
+                raise OSError(errno.EINVAL, "%d is a thread's id" % pid)
         with self.lock:
             self.starts[key] = (pid, st[1], thread)
             self.period = self.MIN
