@@ -102,17 +102,8 @@ static int pidfd_collect(struct pidwait_watcher *w,
 		for (i = 0; i < got; i++) {
 			struct pw_entry *e = ee[i].data.ptr;
 
-			memset(&ev[n], 0, sizeof(ev[n]));
-			ev[n].pid = e->pid;
-			ev[n].cookie = e->cookie;
-			ev[n].time_ns = pw_now_ns();
-			if (e->thread)
-				ev[n].flags |= PIDWAIT_WEVENT_THREAD;
-			else if (!pw_child_status(e->pid, &ev[n].status))
-				ev[n].flags |= PIDWAIT_WEVENT_STATUS;
 			forget(w, e);
-			pw_unlink(w, e);
-			free(e);
+			pw_fire(w, e, &ev[n]);
 			n++;
 		}
 	}

@@ -45,12 +45,12 @@ static int proc_stat(pid_t pid, char *state, unsigned long long *start)
 	return ALIVE;
 }
 
-/* The next scan in one period; none while nothing is watched. */
-/* The Tgid: line of /proc/ID/status, or -1. */
-static pid_t proc_tgid(pid_t pid)
+/* A number from a line of /proc/ID/status ("Tgid:", "Threads:"), or -1. */
+static int proc_status(pid_t pid, const char *key)
 {
 	char path[32], line[128];
-	int tgid = -1;
+	size_t len = strlen(key);
+	int v = -1;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
@@ -58,12 +58,33 @@ static pid_t proc_tgid(pid_t pid)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+		if (!strncmp(line, key, len)) {
+			if (sscanf(line + len, "%d", &v) != 1)
+				v = -1;
 			break;
+		}
 	fclose(f);
-	return tgid;
+	return v;
 }
 
+/*
+ * Gone, or not the process it was. A leader that ended before its other
+ * threads is a zombie while its process still runs.
+ */
+static bool proc_exited(const struct pw_entry *e)
+{
+	unsigned long long start;
+	char state;
+
+	if (proc_stat(e->pid, &state, &start) != ALIVE || start != e->start ||
+	    state == 'X')
+		return true;
+	if (state != 'Z')
+		return false;
+	return e->thread || proc_status(e->pid, "Threads:") <= 1;
+}
+
+/* The next scan in one period; none while nothing is watched. */
 static void arm(struct pidwait_watcher *w, bool any)
 {
 	struct itimerspec it = { 0 };
@@ -102,7 +123,7 @@ static int proc_add(struct pidwait_watcher *w, struct pw_entry *e)
 	}
 	/* A thread's id is no process: as pidwait and pidfd_open say. */
 	if (!e->thread) {
-		pid_t tgid = proc_tgid(e->pid);
+		pid_t tgid = proc_status(e->pid, "Tgid:");
 
 		if (tgid != e->pid) {
 			/* Reaped since its stat was read: gone, as at the start. */
@@ -111,6 +132,7 @@ static int proc_add(struct pidwait_watcher *w, struct pw_entry *e)
 		}
 	}
 	w->period_ns = PERIOD_MIN_NS;
+	w->scan_due = true;
 	arm(w, true);
 	return 0;
 }
@@ -126,30 +148,21 @@ static void proc_remove(struct pidwait_watcher *w, struct pw_entry *e)
 static int proc_collect(struct pidwait_watcher *w,
 			struct pidwait_watcher_event *ev, unsigned int max)
 {
-	unsigned long long start, ticks;
 	struct pw_entry *e, *next;
+	unsigned long long ticks;
 	unsigned int n = 0, i;
-	char state;
 
 	/* Only when the period is up: a caller's own wakeups cost no scan. */
-	if (read(w->fd, &ticks, sizeof(ticks)) < 0)
+	if (read(w->fd, &ticks, sizeof(ticks)) < 0 &&
+	    (errno != EAGAIN || !w->scan_due))
 		return errno == EAGAIN ? 0 : -1;
+	w->scan_due = false;
 	for (i = 0; i < 1u << w->bits && n < max; i++)
 		for (e = w->buckets[i]; e && n < max; e = next) {
 			next = e->next;
-			if (proc_stat(e->pid, &state, &start) == ALIVE &&
-			    start == e->start && state != 'Z' && state != 'X')
+			if (!proc_exited(e))
 				continue;
-			memset(&ev[n], 0, sizeof(ev[n]));
-			ev[n].pid = e->pid;
-			ev[n].cookie = e->cookie;
-			ev[n].time_ns = pw_now_ns();
-			if (e->thread)
-				ev[n].flags |= PIDWAIT_WEVENT_THREAD;
-			else if (!pw_child_status(e->pid, &ev[n].status))
-				ev[n].flags |= PIDWAIT_WEVENT_STATUS;
-			pw_unlink(w, e);
-			free(e);
+			pw_fire(w, e, &ev[n]);
 			n++;
 		}
 	if (n)

@@ -26,10 +26,13 @@ struct pidwait_watcher {
 	int fd;				/* what the caller polls */
 	struct pw_entry **buckets;
 	unsigned int bits, count;
-	/* module backend: PIDWAIT_ARM_* the running module supports */
-	unsigned int arm_flags;
-	/* proc backend: the current period of its timer */
+	/* module backend: PIDWAIT_ARM_* the running module supports, and
+	 * the size of its records (a newer module may grow them) */
+	unsigned int arm_flags, event_size;
+	/* proc backend: the current period of its timer, and an add since
+	 * the last scan (a zombie added is seen at the next read, at once) */
 	long period_ns;
+	bool scan_due;
 };
 
 struct pw_backend {
@@ -53,7 +56,11 @@ extern const struct pw_backend pw_backend_proc;
 struct pw_entry *pw_lookup(struct pidwait_watcher *w, pid_t pid, bool thread);
 void pw_unlink(struct pidwait_watcher *w, struct pw_entry *e);
 uint64_t pw_now_ns(void);
-/* The caller's child's wait status, left to be reaped: 0 if it has one. */
-int pw_child_status(pid_t pid, int *status);
+/*
+ * An exit seen now by a backend that the kernel tells no status: the
+ * event (with the status of the caller's child), and the entry freed.
+ */
+void pw_fire(struct pidwait_watcher *w, struct pw_entry *e,
+	     struct pidwait_watcher_event *ev);
 
 #endif /* LIBPIDWAIT_INTERNAL_H */

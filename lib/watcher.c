@@ -30,7 +30,8 @@ uint64_t pw_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-int pw_child_status(pid_t pid, int *status)
+/* The caller's child's wait status, left to be reaped: 0 if it has one. */
+static int child_status(pid_t pid, int *status)
 {
 	siginfo_t si;
 	int err = errno;
@@ -53,6 +54,21 @@ int pw_child_status(pid_t pid, int *status)
 		return 0;
 	}
 	return -1;
+}
+
+void pw_fire(struct pidwait_watcher *w, struct pw_entry *e,
+	     struct pidwait_watcher_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->pid = e->pid;
+	ev->cookie = e->cookie;
+	ev->time_ns = pw_now_ns();
+	if (e->thread)
+		ev->flags |= PIDWAIT_WEVENT_THREAD;
+	else if (!child_status(e->pid, &ev->status))
+		ev->flags |= PIDWAIT_WEVENT_STATUS;
+	pw_unlink(w, e);
+	free(e);
 }
 
 static unsigned int bucket(const struct pidwait_watcher *w, pid_t pid)

@@ -229,15 +229,27 @@ def _proc_stat(pid):
     return fields[0], int(fields[19])
 
 
-def _proc_tgid(pid):
+def _proc_status(pid, key):
+    """A number from a line of /proc/PID/status ("Tgid:"), or -1."""
     try:
         with open("/proc/%d/status" % pid) as f:
             for line in f:
-                if line.startswith("Tgid:"):
+                if line.startswith(key):
                     return int(line.split()[1])
-    except OSError:
+    except (OSError, ValueError, IndexError):
         pass
     return -1
+
+
+def _proc_exited(pid, start, thread):
+    """Gone, or not the process it was. A leader that ended before its
+    other threads is a zombie while its process still runs."""
+    st = _proc_stat(pid)
+    if st is None or st[1] != start or st[0] == b"X":
+        return True
+    if st[0] != b"Z":
+        return False
+    return thread or _proc_status(pid, "Threads:") <= 1
 
 
 class _Proc(object):
@@ -271,7 +283,7 @@ class _Proc(object):
         if st is None:
             raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
         if not thread:
-            tgid = _proc_tgid(pid)
+            tgid = _proc_status(pid, "Tgid:")
             if tgid < 0:            # reaped since its stat was read
                 raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
             if tgid != pid:
@@ -290,8 +302,7 @@ class _Proc(object):
             while not self.stop:
                 gone = []
                 for key, (pid, start, thread) in list(self.starts.items()):
-                    st = _proc_stat(pid)
-                    if st is None or st[1] != start or st[0] in (b"Z", b"X"):
+                    if _proc_exited(pid, start, thread):
                         del self.starts[key]
                         gone.append((key, pid, thread))
                 if gone:

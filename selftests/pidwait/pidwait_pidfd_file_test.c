@@ -273,34 +273,13 @@ TEST_F(pidfd_file, open_errors)
 	close(fd);
 }
 
-static void *park(void *arg)
-{
-	pause();
-	return arg;
-}
-
 /* As pidfd_open(): a thread's id names no process. */
 TEST_F(pidfd_file, open_thread_id)
 {
 	pthread_t t;
 	pid_t tid = -1;
-	char path[64];
-	DIR *d;
-	struct dirent *e;
 
-	ASSERT_EQ(0, pthread_create(&t, NULL, park, NULL));
-	snprintf(path, sizeof(path), "/proc/%d/task", getpid());
-	for (int i = 0; i < 100 && tid < 0; i++) {
-		d = opendir(path);
-		ASSERT_NE(NULL, d);
-		while ((e = readdir(d)))
-			if (atoi(e->d_name) > 0 && atoi(e->d_name) != getpid())
-				tid = atoi(e->d_name);
-		closedir(d);
-		if (tid < 0)
-			pw_sleep_ms(10);
-	}
-	ASSERT_LT(0, tid);
+	ASSERT_EQ(0, pw_park_thread(&t, &tid));
 	EXPECT_EQ(-EINVAL, pf_open(self->dev, tid, 0));
 	/* The oracle: EINVAL from 5.3; ENOENT on 7.x (7.3.4 here). */
 	if (have_oracle()) {

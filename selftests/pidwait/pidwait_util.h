@@ -214,6 +214,31 @@ static inline int pw_reap(pid_t pid, int *status)
 	return 0;
 }
 
+static inline void *pw_park_main(void *arg)
+{
+	pid_t tid = pw_gettid();
+
+	if (write((int)(long)arg, &tid, sizeof(tid)) != sizeof(tid))
+		return NULL;
+	pause();
+	return NULL;
+}
+
+/* A thread that says its id, then sleeps until cancelled: 0 or -errno. */
+static inline int pw_park_thread(pthread_t *t, pid_t *tid)
+{
+	int p[2], err;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	err = pthread_create(t, NULL, pw_park_main, (void *)(long)p[1]);
+	if (!err && read(p[0], tid, sizeof(*tid)) != sizeof(*tid))
+		err = EIO;
+	close(p[0]);
+	close(p[1]);
+	return -err;
+}
+
 /* State letter of a task from /proc (R, S, Z, ...), 0 if it has gone. */
 static inline char pw_task_state(pid_t tgid, pid_t tid)
 {
