@@ -2,16 +2,18 @@
 /*
  * pidwait-cat - print a line for each of the given processes as it exits.
  *
- * Arms every PID on one /dev/pidwait file, then waits on it with epoll and
- * reads exit records in batches until every PID (or --count of them) has
- * exited or --timeout expires.
+ * Adds every PID to one libpidwait watcher, then waits on its descriptor
+ * and reads exits in batches until every PID (or --count of them) has
+ * exited or --timeout expires. The watcher takes /dev/pidwait where the
+ * module is loaded, else pidfds, else /proc polling; --backend picks one.
  *
  * Exit status, in the manner of util-linux waitpid(1):
  *   0   every requested exit was seen
  *   1   failure: a PID could not be watched (no such process, permission
  *       denied, too many PIDs), or reading or writing failed
- *   2   unsupported: /dev/pidwait is missing (module not loaded) or the
- *       module lacks something this tool needs (e.g. --thread)
+ *   2   unsupported: the backend asked for is missing (e.g. --backend
+ *       module without the module loaded), or the backend lacks something
+ *       this tool needs (e.g. --thread)
  *   3   --timeout expired before the requested exits were seen
  *   64  usage: bad option or argument (EX_USAGE of sysexits.h)
  *
@@ -31,13 +33,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <linux/pidwait.h>
+
+#include <libpidwait.h>
 
 #ifndef PIDWAIT_VERSION
 #define PIDWAIT_VERSION "0.3.0"
@@ -53,7 +56,7 @@ enum {
 	RC_USAGE = 64,
 };
 
-/* Records per read(): one syscall drains a burst of exits. */
+/* Events per read: one call drains a burst of exits. */
 #define BATCH 64
 
 static struct {
@@ -61,6 +64,7 @@ static struct {
 	bool json;
 	bool thread;
 	bool exited_ok;
+	enum pidwait_backend backend;
 } opt;
 
 static void usage(FILE *f)
@@ -80,14 +84,20 @@ static void usage(FILE *f)
 "  -e, --exited        a PID that is already gone is not an error; it\n"
 "                      counts as exited but prints no line\n"
 "  -T, --thread        the ids are thread ids: report each thread's exit\n"
+"  -b, --backend NAME  how to wait: auto (the default: the best this\n"
+"                      machine has), module (/dev/pidwait), pidfd (5.3+;\n"
+"                      threads from 6.9) or proc (polling /proc)\n"
 "      --json          print one JSON object per line instead\n"
-"  -v, --verbose       say what is armed and skipped, on stderr\n"
+"  -v, --verbose       say which backend waits, what is watched and skipped,\n"
+"                      on stderr\n"
 "  -h, --help          print this help and exit\n"
 "  -V, --version       print the version and exit\n"
 "\n"
 "A PID is a decimal number > 0 and may be given only once. A process that\n"
 "has exited but is not yet reaped (a zombie) is reported at once. The\n"
 "status of another user's process may be withheld: \"status unknown\".\n"
+"Only the module shows statuses: the pidfd and proc backends show only a\n"
+"child's, and the processes given here are never this tool's children.\n"
 "JSON keys: pid, thread, event (\"exited\", \"killed\" or \"unknown\"),\n"
 "code, signal, signo, core_dumped (null where not known or not relevant),\n"
 "exit_time_ns (CLOCK_MONOTONIC), exit_time (UTC, RFC 3339).\n"
@@ -95,7 +105,7 @@ static void usage(FILE *f)
 "Exit status:\n"
 "  0   every requested exit was seen\n"
 "  1   failure (no such process, permission denied, I/O error)\n"
-"  2   unsupported: /dev/pidwait missing or the module lacks a feature\n"
+"  2   unsupported: the backend asked for is missing or lacks a feature\n"
 "  3   the timeout expired\n"
 "  64  usage error\n");
 }
@@ -213,18 +223,18 @@ static void json_str(const char *s)
 	putchar('"');
 }
 
-static void print_json(pid_t pid, const struct pidwait_event *ev,
+static void print_json(pid_t pid, const struct pidwait_watcher_event *ev,
 		       int64_t real_minus_mono)
 {
-	bool known = ev->flags & PIDWAIT_EVENT_STATUS;
+	bool known = ev->flags & PIDWAIT_WEVENT_STATUS;
 	int st = ev->status;
 	char buf[32], when[64];
-	int64_t real = (int64_t)ev->exit_time_ns + real_minus_mono;
+	int64_t real = (int64_t)ev->time_ns + real_minus_mono;
 	time_t secs = (time_t)(real / 1000000000);
 	struct tm tm;
 
 	printf("{\"pid\":%d,\"thread\":%s,\"event\":", pid,
-	       ev->flags & PIDWAIT_EVENT_THREAD ? "true" : "false");
+	       ev->flags & PIDWAIT_WEVENT_THREAD ? "true" : "false");
 	if (known && WIFEXITED(st)) {
 		json_str("exited");
 		printf(",\"code\":%d,\"signal\":null,\"signo\":null,"
@@ -241,7 +251,7 @@ static void print_json(pid_t pid, const struct pidwait_event *ev,
 		       "\"core_dumped\":null");
 	}
 	printf(",\"exit_time_ns\":%" PRIu64 ",\"exit_time\":",
-	       (uint64_t)ev->exit_time_ns);
+	       ev->time_ns);
 	gmtime_r(&secs, &tm);
 	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%09dZ",
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
@@ -250,12 +260,12 @@ static void print_json(pid_t pid, const struct pidwait_event *ev,
 	printf("}\n");
 }
 
-static void print_text(pid_t pid, const struct pidwait_event *ev)
+static void print_text(pid_t pid, const struct pidwait_watcher_event *ev)
 {
 	int st = ev->status;
 	char buf[32];
 
-	if (!(ev->flags & PIDWAIT_EVENT_STATUS))
+	if (!(ev->flags & PIDWAIT_WEVENT_STATUS))
 		printf("%d exited (status unknown)\n", pid);
 	else if (WIFEXITED(st))
 		printf("%d exited %d\n", pid, WEXITSTATUS(st));
@@ -278,36 +288,67 @@ static void __attribute__((noreturn)) no_device(int err)
 	exit(RC_UNSUPPORTED);
 }
 
-static int open_device(struct pidwait_info *info)
+/* Why the backend asked for cannot serve here; err is the library's errno. */
+static void __attribute__((noreturn)) no_backend(int err)
 {
-	int fd = open(PIDWAIT_DEVICE, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	const char *env = getenv("PIDWAIT_BACKEND");
 
-	if (fd < 0) {
-		if (errno == ENOENT || errno == ENODEV || errno == ENXIO)
-			no_device(errno);
-		msg("cannot open " PIDWAIT_DEVICE ": %s%s", strerror(errno),
-		    errno == EACCES || errno == EPERM ?
-		    " (check its owner and mode)" : "");
-		exit(RC_FAIL);
+	switch (opt.backend) {
+	case PIDWAIT_BACKEND_MODULE:
+		if (err == ENOENT || err == ENODEV || err == ENXIO)
+			no_device(err);
+		if (err == EACCES || err == EPERM) {
+			msg("cannot open " PIDWAIT_DEVICE ": %s (check its owner "
+			    "and mode)", strerror(err));
+			exit(RC_FAIL);
+		}
+		if (err == ENOTTY || err == EINVAL)
+			msg(PIDWAIT_DEVICE " does not answer PIDWAIT_IOC_GET_INFO "
+			    "(%s): not a pidwait device, or a module older than "
+			    "this tool", strerror(err));
+		else
+			msg("cannot open " PIDWAIT_DEVICE ": %s", strerror(err));
+		break;
+	case PIDWAIT_BACKEND_PIDFD:
+		msg("the pidfd backend needs pidfd_open(2), Linux 5.3 or later: "
+		    "%s", strerror(err));
+		break;
+	case PIDWAIT_BACKEND_PROC:
+		msg("the proc backend needs /proc: %s", strerror(err));
+		break;
+	default:
+		if (err == EINVAL && env && *env)
+			msg("PIDWAIT_BACKEND='%s' names no backend (module, pidfd "
+			    "or proc)", env);
+		else
+			msg("no way to wait for processes here: %s", strerror(err));
+		break;
 	}
-	memset(info, 0, sizeof(*info));
-	if (ioctl(fd, PIDWAIT_IOC_GET_INFO, info) < 0) {
-		msg(PIDWAIT_DEVICE " does not answer PIDWAIT_IOC_GET_INFO "
-		    "(%s): not a pidwait device, or a module older than this "
-		    "tool", strerror(errno));
-		exit(RC_UNSUPPORTED);
-	}
-	/* A newer module may grow the record; we read its prefix. */
-	if (info->event_size < sizeof(struct pidwait_event)) {
-		msg("the pidwait module's events are %u bytes, this tool "
-		    "needs %zu: module and tool do not match",
-		    info->event_size, sizeof(struct pidwait_event));
-		exit(RC_UNSUPPORTED);
-	}
+	exit(RC_UNSUPPORTED);
+}
+
+static struct pidwait_watcher *open_watcher(void)
+{
+	struct pidwait_watcher *w = pidwait_watcher_new(opt.backend, 0);
+	enum pidwait_backend b;
+
+	if (!w)
+		no_backend(errno);
+	b = pidwait_watcher_backend(w);
 	if (opt.verbose)
-		msg(PIDWAIT_DEVICE ": API version %u, up to %u watches per "
-		    "file", info->api_version, info->max_watches);
-	return fd;
+		msg("waiting with the %s backend (%s)", pidwait_backend_name(b),
+		    pidwait_watcher_statuses(w) ? "statuses where permitted" :
+		    "no statuses: only a child's would be shown");
+	/* A pidfd per PID: as many as the hard limit allows. */
+	if (b == PIDWAIT_BACKEND_PIDFD) {
+		struct rlimit rl;
+
+		if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
+	return w;
 }
 
 /* EINVAL may mean a thread id: /proc/ID/status tells, when mounted. */
@@ -331,32 +372,42 @@ static bool is_thread(pid_t id)
 	return thread;
 }
 
+/* The module's limit on watches per file, for the message. */
+static void too_many(const char *what, pid_t pid, enum pidwait_backend b)
+{
+	char limit[32] = "";
+	FILE *f;
+
+	if (b != PIDWAIT_BACKEND_MODULE) {
+		msg("%s %d: too many PIDs for the %s backend (%s)", what, pid,
+		    pidwait_backend_name(b), strerror(errno));
+		return;
+	}
+	f = fopen("/sys/module/pidwait/parameters/max_watches", "re");
+	if (f && fgets(limit, sizeof(limit), f))
+		limit[strcspn(limit, "\n")] = 0;
+	if (f)
+		fclose(f);
+	msg("%s %d: too many PIDs, the module allows %s per file", what, pid,
+	    *limit ? limit : "no more");
+}
+
 struct target {
 	pid_t pid;
 	bool done;
 };
 
-/* Arms all targets; returns how many are already gone (with --exited). */
-static size_t arm_all(int fd, const struct pidwait_info *info,
-		      struct target *t, size_t n)
+/* Adds all targets; returns how many are already gone (with --exited). */
+static size_t add_all(struct pidwait_watcher *w, struct target *t, size_t n)
 {
+	enum pidwait_backend b = pidwait_watcher_backend(w);
 	const char *what = opt.thread ? "TID" : "PID";
+	unsigned int flags = opt.thread ? PIDWAIT_WATCH_THREAD : 0;
 	size_t i, gone = 0;
 	bool failed = false;
 
-	if (opt.thread && !(info->arm_flags & PIDWAIT_ARM_THREAD)) {
-		msg("this pidwait module (API version %u) cannot watch "
-		    "threads (--thread)", info->api_version);
-		exit(RC_UNSUPPORTED);
-	}
 	for (i = 0; i < n; i++) {
-		struct pidwait_arm arm = {
-			.pid = t[i].pid,
-			.flags = opt.thread ? PIDWAIT_ARM_THREAD : 0,
-			.cookie = i,
-		};
-
-		if (ioctl(fd, PIDWAIT_IOC_ARM, &arm) == 0) {
+		if (pidwait_watcher_add(w, t[i].pid, i, flags) == 0) {
 			if (opt.verbose)
 				msg("watching %s %d", what, t[i].pid);
 			continue;
@@ -379,17 +430,25 @@ static size_t arm_all(int fd, const struct pidwait_info *info,
 				    "--thread to wait for that thread",
 				    t[i].pid);
 			else
-				msg("%s %d: rejected by the module (%s)", what,
-				    t[i].pid, strerror(EINVAL));
+				msg("%s %d: rejected by the %s backend (%s)",
+				    what, t[i].pid, pidwait_backend_name(b),
+				    strerror(EINVAL));
 			break;
 		case EPERM:
 		case EACCES:
 			msg("%s %d: permission denied", what, t[i].pid);
 			break;
 		case ENOSPC:
-			msg("%s %d: too many PIDs, the module allows %u per "
-			    "file", what, t[i].pid, info->max_watches);
+		case EMFILE:
+		case ENFILE:
+			too_many(what, t[i].pid, b);
 			break;
+		case EOPNOTSUPP:
+			msg("the %s backend cannot watch threads here (--thread)%s",
+			    pidwait_backend_name(b),
+			    b == PIDWAIT_BACKEND_PIDFD ? ": pidfd needs Linux 6.9" :
+			    "");
+			exit(RC_UNSUPPORTED);
 		case ENOTTY:
 			msg("this pidwait module does not know "
 			    "PIDWAIT_IOC_ARM");
@@ -415,9 +474,9 @@ static void check_output(void)
 	exit(RC_FAIL);
 }
 
-/* Reports one exit; a second record for a PID (never expected) is dropped. */
-static void handle(const struct pidwait_event *ev, struct target *t, size_t n,
-		   size_t *seen)
+/* Reports one exit; a second one for a PID (never expected) is dropped. */
+static void handle(const struct pidwait_watcher_event *ev, struct target *t,
+		   size_t n, size_t *seen)
 {
 	struct timespec r, m;
 	pid_t pid = ev->pid;
@@ -440,67 +499,54 @@ static void handle(const struct pidwait_event *ev, struct target *t, size_t n,
 	check_output();
 }
 
-static int wait_loop(int fd, size_t esize, struct target *t, size_t n,
+static int wait_loop(struct pidwait_watcher *w, struct target *t, size_t n,
 		     size_t seen, size_t want, uint64_t timeout)
 {
 	uint64_t deadline = timeout == UINT64_MAX ? UINT64_MAX :
 			    now_ns(CLOCK_MONOTONIC) + timeout;
-	char *buf = malloc(esize * BATCH);
-	struct epoll_event ee = { .events = EPOLLIN };
-	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct pidwait_watcher_event ev[BATCH];
 	size_t i;
 
-	if (!buf || ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ee) < 0) {
-		msg("setting up: %s", strerror(errno));
-		return RC_FAIL;
-	}
 	while (seen < want) {
-		ssize_t len = read(fd, buf, esize * BATCH);
-		uint64_t now;
-		int ms;
+		uint64_t now = now_ns(CLOCK_MONOTONIC);
+		int got, ms;
 
-		if (len > 0) {
-			if (len % esize) {
-				msg("short read of %zd bytes from "
-				    PIDWAIT_DEVICE, len);
-				return RC_FAIL;
-			}
-			for (i = 0; i * esize < (size_t)len && seen < want; i++)
-				handle((struct pidwait_event *)(buf + i * esize),
-				       t, n, &seen);
-			continue;
-		}
-		if (len == 0) {
-			msg("unexpected end of file on " PIDWAIT_DEVICE);
-			return RC_FAIL;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN) {
-			msg("reading " PIDWAIT_DEVICE ": %s", strerror(errno));
-			return RC_FAIL;
-		}
-
-		now = now_ns(CLOCK_MONOTONIC);
-		if (now >= deadline) {
-			msg("timed out waiting for %zu more exit%s",
-			    want - seen, want - seen == 1 ? "" : "s");
-			for (i = 0; opt.verbose && i < n; i++)
-				if (!t[i].done)
-					msg("%d is still running", t[i].pid);
-			return RC_TIMEOUT;
-		}
 		/* Round up: waking a little early would only spin. */
-		if (deadline == UINT64_MAX || deadline - now > (uint64_t)INT_MAX * 1000000)
+		if (now >= deadline)
+			ms = 0;
+		else if (deadline - now > (uint64_t)INT_MAX * 1000000)
 			ms = -1;
 		else
 			ms = (int)((deadline - now + 999999) / 1000000);
-		if (epoll_wait(ep, &ee, 1, ms) < 0 && errno != EINTR) {
-			msg("epoll_wait: %s", strerror(errno));
+		got = pidwait_watcher_read(w, ev, BATCH, ms);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			msg("waiting: %s", strerror(errno));
 			return RC_FAIL;
 		}
+		for (i = 0; i < (size_t)got && seen < want; i++)
+			handle(&ev[i], t, n, &seen);
+		if (got || seen >= want || now_ns(CLOCK_MONOTONIC) < deadline)
+			continue;
+		msg("timed out waiting for %zu more exit%s", want - seen,
+		    want - seen == 1 ? "" : "s");
+		for (i = 0; opt.verbose && i < n; i++)
+			if (!t[i].done)
+				msg("%d is still running", t[i].pid);
+		return RC_TIMEOUT;
 	}
 	return RC_OK;
+}
+
+static enum pidwait_backend parse_backend(const char *s)
+{
+	enum pidwait_backend b;
+
+	for (b = PIDWAIT_BACKEND_AUTO; b <= PIDWAIT_BACKEND_PROC; b++)
+		if (!strcmp(s, pidwait_backend_name(b)))
+			return b;
+	usage_error("unknown backend (auto, module, pidfd or proc):", s);
 }
 
 int main(int argc, char **argv)
@@ -510,6 +556,7 @@ int main(int argc, char **argv)
 		{ "count",   required_argument, NULL, 'c' },
 		{ "exited",  no_argument,       NULL, 'e' },
 		{ "thread",  no_argument,       NULL, 'T' },
+		{ "backend", required_argument, NULL, 'b' },
 		{ "json",    no_argument,       NULL, 'j' },
 		{ "verbose", no_argument,       NULL, 'v' },
 		{ "help",    no_argument,       NULL, 'h' },
@@ -519,18 +566,18 @@ int main(int argc, char **argv)
 	uint64_t timeout = UINT64_MAX;
 	const char *count_arg = NULL;
 	unsigned long count = 0, v;
-	struct pidwait_info info;
+	struct pidwait_watcher *w;
 	struct target *t;
 	size_t n, i, j, gone;
 	char optname[3];
-	int c, fd;
+	int c;
 
 	/* A vanished reader must not kill us mid-line; see check_output(). */
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":t:c:eTvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":t:c:eTb:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			timeout = parse_timeout(optarg);
@@ -543,6 +590,9 @@ int main(int argc, char **argv)
 			break;
 		case 'T':
 			opt.thread = true;
+			break;
+		case 'b':
+			opt.backend = parse_backend(optarg);
 			break;
 		case 'j':
 			opt.json = true;
@@ -589,8 +639,7 @@ int main(int argc, char **argv)
 				usage_error("PID given more than once:", arg);
 	}
 
-	fd = open_device(&info);
-	gone = arm_all(fd, &info, t, n);
-	return wait_loop(fd, info.event_size, t, n, gone, count ? count : n,
-			 timeout);
+	w = open_watcher();
+	gone = add_all(w, t, n);
+	return wait_loop(w, t, n, gone, count ? count : n, timeout);
 }

@@ -949,7 +949,8 @@ TEST(verbose)
 	EXPECT_NE(NULL, strstr(c.ebuf, want)) TH_LOG("stderr: %s", c.ebuf);
 	snprintf(want, sizeof(want), "PID %d is not running\n", gone);
 	EXPECT_NE(NULL, strstr(c.ebuf, want)) TH_LOG("stderr: %s", c.ebuf);
-	EXPECT_NE(NULL, strstr(c.ebuf, "API version"));
+	EXPECT_NE(NULL, strstr(c.ebuf, "waiting with the module backend "
+				 "(statuses where permitted)\n"));
 	reap(a.pid);
 }
 
@@ -1182,7 +1183,8 @@ static int run_fake_dev(struct cat *c, struct fake_dev *fd)
 {
 	char me[16];
 
-	return cat_run_setup(c, ARGS(num(me, getpid())), fake_dev_setup, fd);
+	return cat_run_setup(c, ARGS("--backend", "module", num(me, getpid())),
+			     fake_dev_setup, fd);
 }
 
 /* Without root there is no private /dev to make: nothing to test. */
@@ -1205,6 +1207,27 @@ TEST(no_module_loaded)
 		TH_LOG("stderr: %s", c.ebuf);
 	ASSERT_NE(NULL, strstr(c.ebuf, "'modprobe pidwait'"));
 	ASSERT_NE(NULL, strstr(c.ebuf, "'insmod pidwait.ko'"));
+	ASSERT_STREQ("", c.obuf);
+}
+
+/* Without the module the default takes the next backend, and says which. */
+TEST(no_module_falls_back)
+{
+	struct fake_dev fd = { .node = false };
+	char me[16];
+	struct cat c;
+	int rc, pidfd = (int)syscall(__NR_pidfd_open, getpid(), 0);
+
+	if (pidfd >= 0)
+		close(pidfd);
+	rc = cat_run_setup(&c, ARGS("-v", "-t", "0.2", num(me, getpid())),
+			   fake_dev_setup, &fd);
+	SKIP_IF_NO_FAKE_DEV(rc, &c);
+	ASSERT_EQ(RC_TIMEOUT, rc) TH_LOG("stderr: %s", c.ebuf);
+	ASSERT_NE(NULL, strstr(c.ebuf, pidfd >= 0 ?
+			       "waiting with the pidfd backend" :
+			       "waiting with the proc backend"))
+		TH_LOG("stderr: %s", c.ebuf);
 	ASSERT_STREQ("", c.obuf);
 }
 
@@ -1263,52 +1286,6 @@ static void *thread_fn(void *p)
 	return NULL;
 }
 
-TEST(thread_option)
-{
-	struct thread_arg t = { 0 };
-	char ptid[16], want[128], line[256];
-	int ctl[2], rc;
-	pthread_t th;
-	struct cat c;
-
-	NEED_MODULE();
-	ASSERT_EQ(0, pipe2(ctl, O_CLOEXEC));
-	ASSERT_EQ(0, pipe2(t.ready, O_CLOEXEC));
-	t.ctl = ctl[0];
-	ASSERT_EQ(0, pthread_create(&th, NULL, thread_fn, &t));
-	ASSERT_EQ(1, read(t.ready[0], line, 1));
-	num(ptid, t.tid);
-
-	/* A thread id is not a process id. */
-	rc = cat_run(&c, ARGS(ptid));
-	SKIP_IF_NO_CAT(rc);
-	ASSERT_EQ(RC_FAIL, rc);
-	snprintf(want, sizeof(want), "PID %d is a thread, not a process: use "
-		 "--thread", t.tid);
-	ASSERT_NE(NULL, strstr(c.ebuf, want)) TH_LOG("stderr: %s", c.ebuf);
-
-	/* A thread leaves no zombie: release it only once it is armed. */
-	START(&c, ARGS("--thread", "--verbose", ptid));
-	snprintf(want, sizeof(want), "watching TID %d\n", t.tid);
-	if (!cat_stderr_has(&c, want, LINE_MS)) {
-		rc = cat_finish(&c, LINE_MS);
-		if (rc == RC_UNSUPPORTED)
-			SKIP(return, "this module cannot watch threads: %.200s",
-			     c.ebuf);
-		ASSERT_TRUE(false) TH_LOG("rc %d, stderr: %s", rc, c.ebuf);
-	}
-	ASSERT_EQ(0, close(ctl[1]));	/* the thread returns */
-	ASSERT_TRUE(cat_line(&c, line, sizeof(line), LINE_MS))
-		TH_LOG("stderr: %s", c.ebuf);
-	pthread_join(th, NULL);
-	/* Whether a thread's status is given is the module's choice. */
-	snprintf(want, sizeof(want), "%d exited 0", t.tid);
-	if (strcmp(want, line))
-		snprintf(want, sizeof(want), "%d exited (status unknown)", t.tid);
-	ASSERT_STREQ(want, line);
-	ASSERT_EQ(RC_OK, cat_finish(&c, LINE_MS));
-}
-
 /* --- output robustness ------------------------------------------------------ */
 
 TEST(reader_gone_sigpipe)
@@ -1353,6 +1330,250 @@ TEST(survives_stop_and_continue)
 	EXPECT_LINE(&c, "%d exited 8", a.pid);
 	ASSERT_EQ(RC_OK, cat_finish(&c, LINE_MS));
 	reap(a.pid);
+}
+
+/* --- each backend, chosen with --backend ------------------------------- */
+
+FIXTURE(backend) {
+	bool here;		/* this machine can serve it */
+};
+
+FIXTURE_VARIANT(backend) {
+	const char *name;
+	bool statuses;		/* of processes that are not its children */
+};
+
+FIXTURE_VARIANT_ADD(backend, module) {
+	.name = "module",
+	.statuses = true,
+};
+
+FIXTURE_VARIANT_ADD(backend, pidfd) {
+	.name = "pidfd",
+};
+
+FIXTURE_VARIANT_ADD(backend, proc) {
+	.name = "proc",
+};
+
+FIXTURE_SETUP(backend)
+{
+	int fd;
+
+	if (!strcmp(variant->name, "module")) {
+		self->here = !access(DEVICE, F_OK);
+	} else if (!strcmp(variant->name, "pidfd")) {
+		fd = (int)syscall(__NR_pidfd_open, getpid(), 0);
+		self->here = fd >= 0;
+		if (fd >= 0)
+			close(fd);
+	} else {
+		self->here = true;
+	}
+}
+
+FIXTURE_TEARDOWN(backend)
+{
+}
+
+#define BARGS(...) ARGS("--backend", (char *)variant->name, __VA_ARGS__)
+
+/* The line of an exit, as this backend can tell it to a non-parent. */
+static void exit_line(char *buf, size_t size, bool statuses, pid_t pid,
+		      const char *how)
+{
+	if (statuses)
+		snprintf(buf, size, "%d %s", pid, how);
+	else
+		snprintf(buf, size, "%d exited (status unknown)", pid);
+}
+
+/* A backend the machine lacks is refused, and says what it needs. */
+TEST_F(backend, missing_backend_refused)
+{
+	char me[16];
+	struct cat c;
+	int rc;
+
+	if (self->here)
+		SKIP(return, "this machine has the %s backend", variant->name);
+	rc = cat_run(&c, BARGS(num(me, getpid())));
+	SKIP_IF_NO_CAT(rc);
+	ASSERT_EQ(RC_UNSUPPORTED, rc) TH_LOG("stderr: %s", c.ebuf);
+	ASSERT_NE(NULL, strstr(c.ebuf, !strcmp(variant->name, "module") ?
+			       "cannot open /dev/pidwait" :
+			       "the pidfd backend needs pidfd_open(2)"))
+		TH_LOG("stderr: %s", c.ebuf);
+}
+
+TEST_F(backend, exits_in_exit_order)
+{
+	char pa[16], pb[16], pd[16], want[128], line[128];
+	struct child a, b, d;
+	struct cat c;
+
+	if (!self->here)
+		SKIP(return, "no %s backend here: missing_backend_refused "
+		     "checks the refusal", variant->name);
+	ASSERT_LT(0, spawn_child(&a, NULL));
+	ASSERT_LT(0, spawn_child(&b, NULL));
+	ASSERT_LT(0, spawn_child(&d, NULL));
+	START(&c, BARGS("-v", num(pa, a.pid), num(pb, b.pid), num(pd, d.pid)));
+	snprintf(want, sizeof(want), "watching PID %d\n", d.pid);
+	ASSERT_TRUE(cat_stderr_has(&c, want, LINE_MS)) TH_LOG("stderr: %s", c.ebuf);
+	snprintf(want, sizeof(want), "waiting with the %s backend (%s)",
+		 variant->name, variant->statuses ? "statuses where permitted" :
+		 "no statuses: only a child's would be shown");
+	ASSERT_NE(NULL, strstr(c.ebuf, want)) TH_LOG("stderr: %s", c.ebuf);
+
+	ASSERT_EQ(0, release(&d, 3));
+	exit_line(want, sizeof(want), variant->statuses, d.pid, "exited 3");
+	ASSERT_TRUE(cat_line(&c, line, sizeof(line), LINE_MS));
+	ASSERT_STREQ(want, line);
+	ASSERT_EQ(0, kill(a.pid, SIGKILL));
+	exit_line(want, sizeof(want), variant->statuses, a.pid,
+		  "killed by SIGKILL");
+	ASSERT_TRUE(cat_line(&c, line, sizeof(line), LINE_MS));
+	ASSERT_STREQ(want, line);
+	ASSERT_EQ(0, release(&b, 0));
+	exit_line(want, sizeof(want), variant->statuses, b.pid, "exited 0");
+	ASSERT_TRUE(cat_line(&c, line, sizeof(line), LINE_MS));
+	ASSERT_STREQ(want, line);
+	ASSERT_EQ(RC_OK, cat_finish(&c, LINE_MS)) TH_LOG("stderr: %s", c.ebuf);
+	ASSERT_STREQ("", c.obuf);
+	/* Statuses are shown without taking them from their parent. */
+	ASSERT_EQ(3 << 8, reap(d.pid));
+	ASSERT_EQ(SIGKILL, reap(a.pid));
+	ASSERT_EQ(0, reap(b.pid));
+}
+
+TEST_F(backend, zombie_gone_and_timeout)
+{
+	char pa[16], pb[16], pr[16], want[128];
+	pid_t gone = reaped_pid();
+	struct child a, b;
+	struct cat c;
+	int rc;
+
+	if (!self->here)
+		SKIP(return, "no %s backend here", variant->name);
+	ASSERT_LT(0, spawn_child(&a, NULL));
+	ASSERT_LT(0, spawn_child(&b, NULL));
+	ASSERT_EQ(0, release(&a, 5));
+	ASSERT_EQ(5, peek_exit(a.pid));
+
+	/* A zombie is seen by a zero timeout, and the live one times out. */
+	rc = cat_run(&c, BARGS("-t", "0", num(pa, a.pid), num(pb, b.pid)));
+	SKIP_IF_NO_CAT(rc);
+	ASSERT_EQ(RC_TIMEOUT, rc) TH_LOG("stderr: %s", c.ebuf);
+	exit_line(want, sizeof(want), variant->statuses, a.pid, "exited 5");
+	strcat(want, "\n");
+	ASSERT_STREQ(want, c.obuf);
+	ASSERT_NE(NULL, strstr(c.ebuf, "timed out waiting for 1 more exit"));
+
+	/* A number nobody has: an error, or with -e an exit already seen. */
+	rc = cat_run(&c, BARGS(num(pr, gone)));
+	ASSERT_EQ(RC_FAIL, rc) TH_LOG("stderr: %s", c.ebuf);
+	snprintf(want, sizeof(want), "PID %d: no such process", gone);
+	ASSERT_NE(NULL, strstr(c.ebuf, want)) TH_LOG("stderr: %s", c.ebuf);
+	rc = cat_run(&c, BARGS("-e", num(pr, gone), num(pa, a.pid)));
+	ASSERT_EQ(RC_OK, rc) TH_LOG("stderr: %s", c.ebuf);
+	exit_line(want, sizeof(want), variant->statuses, a.pid, "exited 5");
+	strcat(want, "\n");
+	ASSERT_STREQ(want, c.obuf);
+
+	ASSERT_EQ(0, release(&b, 0));
+	reap(a.pid);
+	reap(b.pid);
+}
+
+TEST_F(backend, threads)
+{
+	struct thread_arg t = { 0 };
+	char ptid[16], want[128], line[256];
+	int ctl[2], rc;
+	pthread_t th;
+	struct cat c;
+
+	if (!self->here)
+		SKIP(return, "no %s backend here", variant->name);
+	ASSERT_EQ(0, pipe2(ctl, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(t.ready, O_CLOEXEC));
+	t.ctl = ctl[0];
+	ASSERT_EQ(0, pthread_create(&th, NULL, thread_fn, &t));
+	ASSERT_EQ(1, read(t.ready[0], line, 1));
+	num(ptid, t.tid);
+
+	rc = cat_run(&c, BARGS(ptid));
+	SKIP_IF_NO_CAT(rc);
+	ASSERT_EQ(RC_FAIL, rc);
+	snprintf(want, sizeof(want), "PID %d is a thread, not a process: use "
+		 "--thread", t.tid);
+	ASSERT_NE(NULL, strstr(c.ebuf, want)) TH_LOG("stderr: %s", c.ebuf);
+
+	START(&c, BARGS("--thread", "--verbose", ptid));
+	snprintf(want, sizeof(want), "watching TID %d\n", t.tid);
+	if (!cat_stderr_has(&c, want, LINE_MS)) {
+		rc = cat_finish(&c, LINE_MS);
+		/* pidfd_open() takes a thread's id from 6.9: before, it is refused. */
+		ASSERT_EQ(RC_UNSUPPORTED, rc) TH_LOG("stderr: %s", c.ebuf);
+		ASSERT_NE(NULL, strstr(c.ebuf, "cannot watch threads"));
+		ASSERT_STRNE("proc", variant->name);
+		ASSERT_EQ(0, close(ctl[1]));
+		pthread_join(th, NULL);
+		return;
+	}
+	ASSERT_EQ(0, close(ctl[1]));	/* the thread returns */
+	ASSERT_TRUE(cat_line(&c, line, sizeof(line), LINE_MS))
+		TH_LOG("stderr: %s", c.ebuf);
+	pthread_join(th, NULL);
+	snprintf(want, sizeof(want), "%d exited 0", t.tid);
+	if (strcmp(want, line))
+		snprintf(want, sizeof(want), "%d exited (status unknown)", t.tid);
+	ASSERT_STREQ(want, line);
+	ASSERT_EQ(RC_OK, cat_finish(&c, LINE_MS));
+}
+
+TEST_F(backend, json_without_status)
+{
+	char pa[16], line[512];
+	struct child a;
+	uint64_t t0, t1;
+	struct cat c;
+
+	if (!self->here)
+		SKIP(return, "no %s backend here", variant->name);
+	ASSERT_LT(0, spawn_child(&a, NULL));
+	START(&c, BARGS("--json", num(pa, a.pid)));
+	t0 = mono_ns();
+	ASSERT_EQ(0, release(&a, 9));
+	ASSERT_TRUE(cat_line(&c, line, sizeof(line), LINE_MS))
+		TH_LOG("stderr: %s", c.ebuf);
+	t1 = mono_ns();
+	/* The time is the exit's (module) or when it was seen (the others). */
+	if (variant->statuses)
+		check_json(_metadata, line, a.pid, "exited", 9, -1, NULL, 0, t0, t1);
+	else
+		check_json(_metadata, line, a.pid, "unknown", -1, -1, NULL, -1,
+			   t0, t1);
+	ASSERT_EQ(RC_OK, cat_finish(&c, LINE_MS));
+	reap(a.pid);
+}
+
+TEST(backend_option_errors)
+{
+	char me[16];
+	struct cat c;
+	int rc;
+
+	rc = cat_run(&c, ARGS("--backend", "epoll", num(me, getpid())));
+	SKIP_IF_NO_CAT(rc);
+	ASSERT_EQ(RC_USAGE, rc);
+	ASSERT_NE(NULL, strstr(c.ebuf, "unknown backend (auto, module, pidfd "
+				 "or proc): 'epoll'")) TH_LOG("stderr: %s", c.ebuf);
+	ASSERT_EQ(RC_USAGE, cat_run(&c, ARGS(num(me, getpid()), "--backend")));
+	ASSERT_NE(NULL, strstr(c.ebuf, "missing argument for '--backend'"))
+		TH_LOG("stderr: %s", c.ebuf);
 }
 
 TEST_HARNESS_MAIN
