@@ -84,6 +84,15 @@ bench: deps
 	PIDWAIT_BENCH_ARGS="$(BENCH_ARGS)" selftests/qemu/run --bench \
 		$(if $(KERNELS),--kernels "$(KERNELS)")
 
+# pidwait-py-bench in a QEMU guest on the newest kernel: pidwait.wait_procs
+# against psutil's, and libpidwait's three backends, for 1, 100 and 10,000
+# watched processes (about an hour, 21 minutes of it the 1-minute waits).
+# BENCH_ARGS="--samples 10 --big-samples 3 --idle 2" for a 5-minute trial;
+# KERNELS="6.1" for another kernel.
+bench-lib: deps
+	PIDWAIT_BENCH_ARGS="$(BENCH_ARGS)" selftests/qemu/run --bench-lib \
+		$(if $(KERNELS),--kernels "$(KERNELS)")
+
 # The release tarball, pidwait-$(VERSION).tar.gz, and the Debian and RPM
 # packages made from it, under PKGDIR (build/ is git-ignored). See
 # packaging/ and README.md's "Packages".
@@ -98,4 +107,4 @@ deb:
 rpm:
 	$(SRC)/packaging/build-rpm $(PKGDIR)/rpm
 
-.PHONY: all module module-clean clean tools install uninstall deps check check-debug demo bench dist deb rpm
+.PHONY: all module module-clean clean tools install uninstall deps check check-debug demo bench bench-lib dist deb rpm
