@@ -289,22 +289,36 @@ class _Proc(object):
             if tgid != pid:
                 raise OSError(errno.EINVAL, "%d is a thread's id" % pid)
         with self.lock:
+            # One wakeup a burst: at MIN with others watched, the next
+            # scan is due soon; with none, the thread waits for this.
+            if self.period != self.MIN or not self.starts:
+                self.period = self.MIN
+                self.kick.notify()
             self.starts[key] = (pid, st[1], thread)
-            self.period = self.MIN
-            self.kick.notify()
 
     def remove(self, key, pid, thread):
         with self.lock:
             self.starts.pop(key, None)
 
     def _run(self):
-        with self.lock:
-            while not self.stop:
+        """Scans without the lock, so that adds never wait for a scan of
+        everything (that made adding N processes cost N scans of N)."""
+        while True:
+            with self.lock:
+                if self.stop:
+                    return
+                watched = list(self.starts.items())
+            exited = [(key, ent) for key, ent in watched
+                      if _proc_exited(*ent)]
+            with self.lock:
+                if self.stop:
+                    return
                 gone = []
-                for key, (pid, start, thread) in list(self.starts.items()):
-                    if _proc_exited(pid, start, thread):
+                for key, ent in exited:
+                    # Not removed, nor removed and added again, since.
+                    if self.starts.get(key) is ent:
                         del self.starts[key]
-                        gone.append((key, pid, thread))
+                        gone.append((key, ent[0], ent[2]))
                 if gone:
                     self.ready.extend(gone)
                     self.period = self.MIN
@@ -314,6 +328,7 @@ class _Proc(object):
                         pass
                 else:
                     self.period = min(self.period * 2, self.MAX)
+                # An add while we scanned set the period back to MIN.
                 self.kick.wait(self.period if self.starts else None)
 
     def collect(self, table):
