@@ -82,7 +82,7 @@
 #endif
 
 #ifndef PIDWAIT_VERSION
-#define PIDWAIT_VERSION "0.3.0"
+#define PIDWAIT_VERSION "0.4.0"
 #endif
 
 #define PROG "pidwait-bench"

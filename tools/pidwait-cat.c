@@ -43,7 +43,7 @@
 #include <libpidwait.h>
 
 #ifndef PIDWAIT_VERSION
-#define PIDWAIT_VERSION "0.3.0"
+#define PIDWAIT_VERSION "0.4.0"
 #endif
 
 #define PROG "pidwait-cat"

@@ -62,7 +62,7 @@
 #include <libpidwait.h>
 
 #ifndef PIDWAIT_VERSION
-#define PIDWAIT_VERSION "0.3.0"
+#define PIDWAIT_VERSION "0.4.0"
 #endif
 
 enum { RC_OK = 0, RC_FAIL = 1, RC_USAGE = 64 };
