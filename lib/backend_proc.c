@@ -4,6 +4,10 @@
  * doubles while nothing exits. An id counts as exited once its stat is
  * gone, its state is a zombie's, or its start time differs from the one
  * it had when added: a reused number is never taken for the old process.
+ *
+ * A scan reads a file per watch, so the period is never shorter than ten
+ * times the CPU time the last scan took: with many watches the waiter keeps to
+ * about a tenth of a CPU, and waits longer for the news instead.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -12,12 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
 
 #define PERIOD_MIN_NS	1000000L	/* 1 ms after an add or an exit */
 #define PERIOD_MAX_NS	200000000L	/* 200 ms when nothing happens */
+#define SCAN_SHARE	10		/* a period is at least 10 scans long */
 
 enum { ALIVE, GONE, ERROR };
 
@@ -84,12 +90,24 @@ static bool proc_exited(const struct pw_entry *e)
 	return e->thread || proc_status(e->pid, "Threads:") <= 1;
 }
 
-/* The next scan in one period; none while nothing is watched. */
+/* The shortest period that keeps the scans to their share of a CPU. */
+static long period_floor(const struct pidwait_watcher *w)
+{
+	return w->scan_ns > PERIOD_MIN_NS / SCAN_SHARE ?
+		w->scan_ns * SCAN_SHARE : PERIOD_MIN_NS;
+}
+
+/*
+ * The next scan in one period; none while nothing is watched. Exits found
+ * and not yet read make the descriptor readable at once.
+ */
 static void arm(struct pidwait_watcher *w, bool any)
 {
 	struct itimerspec it = { 0 };
 
-	if (any) {
+	if (w->gone) {
+		it.it_value.tv_nsec = 1;
+	} else if (any) {
 		it.it_value.tv_sec = w->period_ns / 1000000000L;
 		it.it_value.tv_nsec = w->period_ns % 1000000000L;
 	}
@@ -131,7 +149,7 @@ static int proc_add(struct pidwait_watcher *w, struct pw_entry *e)
 			return -1;
 		}
 	}
-	w->period_ns = PERIOD_MIN_NS;
+	w->period_ns = period_floor(w);
 	w->scan_due = true;
 	arm(w, true);
 	return 0;
@@ -139,36 +157,75 @@ static int proc_add(struct pidwait_watcher *w, struct pw_entry *e)
 
 static void proc_remove(struct pidwait_watcher *w, struct pw_entry *e)
 {
-	(void)e;
 	/* The table lets it go after this returns. */
+	if (e->gone)
+		w->gone--;
 	if (w->count == 1)
 		arm(w, false);
 }
 
+/* CPU time, not wall time: a scan preempted on a busy machine is no dearer. */
+static long thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+/* Mark what has exited, and set the next period by what this cost. */
+static void scan(struct pidwait_watcher *w)
+{
+	long t0 = thread_cpu_ns(), lo, hi;
+	struct pw_entry *e;
+	unsigned int i;
+
+	for (i = 0; i < 1u << w->bits; i++)
+		for (e = w->buckets[i]; e; e = e->next)
+			if (!e->gone && proc_exited(e)) {
+				e->gone = true;
+				w->gone++;
+			}
+	w->scan_ns = thread_cpu_ns() - t0;
+	lo = period_floor(w);
+	hi = lo > PERIOD_MAX_NS ? lo : PERIOD_MAX_NS;
+	if (w->gone || w->period_ns * 2 < lo)
+		w->period_ns = lo;
+	else
+		w->period_ns = w->period_ns * 2 < hi ? w->period_ns * 2 : hi;
+}
+
+/*
+ * One scan marks every exit it finds; reads take them from the marks, so
+ * that a burst of exits larger than a read costs one scan, not one a read.
+ */
 static int proc_collect(struct pidwait_watcher *w,
 			struct pidwait_watcher_event *ev, unsigned int max)
 {
 	struct pw_entry *e, *next;
 	unsigned long long ticks;
 	unsigned int n = 0, i;
+	ssize_t up;
 
 	/* Only when the period is up: a caller's own wakeups cost no scan. */
-	if (read(w->fd, &ticks, sizeof(ticks)) < 0 &&
-	    (errno != EAGAIN || !w->scan_due))
-		return errno == EAGAIN ? 0 : -1;
-	w->scan_due = false;
-	for (i = 0; i < 1u << w->bits && n < max; i++)
+	up = read(w->fd, &ticks, sizeof(ticks));
+	if (up < 0 && errno != EAGAIN)
+		return -1;
+	if (!w->gone) {
+		if (up < 0 && !w->scan_due)
+			return 0;
+		w->scan_due = false;
+		scan(w);
+	}
+	for (i = 0; i < 1u << w->bits && n < max && w->gone; i++)
 		for (e = w->buckets[i]; e && n < max; e = next) {
 			next = e->next;
-			if (!proc_exited(e))
+			if (!e->gone)
 				continue;
+			w->gone--;
 			pw_fire(w, e, &ev[n]);
 			n++;
 		}
-	if (n)
-		w->period_ns = PERIOD_MIN_NS;
-	else if (w->period_ns < PERIOD_MAX_NS)
-		w->period_ns = w->period_ns * 2 < PERIOD_MAX_NS ? w->period_ns * 2 : PERIOD_MAX_NS;
 	arm(w, w->count > 0);
 	return (int)n;
 }

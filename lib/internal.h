@@ -16,6 +16,7 @@ struct pw_entry {
 	uint64_t cookie;
 	int fd;				/* pidfd backend: its pidfd */
 	unsigned long long start;	/* proc backend: start time, in ticks */
+	bool gone;			/* proc backend: seen exited, not yet read */
 };
 
 struct pw_backend;
@@ -29,10 +30,12 @@ struct pidwait_watcher {
 	/* module backend: PIDWAIT_ARM_* the running module supports, and
 	 * the size of its records (a newer module may grow them) */
 	unsigned int arm_flags, event_size;
-	/* proc backend: the current period of its timer, and an add since
-	 * the last scan (a zombie added is seen at the next read, at once) */
-	long period_ns;
+	/* proc backend: the current period of its timer, what the last scan
+	 * took, an add since it (a zombie added is seen at the next read, at
+	 * once), and the entries it found exited that no read has taken yet */
+	long period_ns, scan_ns;
 	bool scan_due;
+	unsigned int gone;
 };
 
 struct pw_backend {

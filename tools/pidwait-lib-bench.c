@@ -15,10 +15,11 @@
  *
  *  - An exit comes DELAY to 2 * DELAY ms after the wait began, at random:
  *    by then the pollers (the proc backend's period grows from 1 to
- *    200 ms, psutil's from 0.1 to 40 ms) are in their steady state, at a
- *    random phase. The spawner sends SIGUSR1 then, and the process writes
- *    a CLOCK_MONOTONIC stamp to shared memory as its last act; the waiter
- *    stamps when the read returns. Nothing here sleeps to synchronise.
+ *    200 ms, or to ten scans where a scan takes longer; psutil's from 0.1
+ *    to 40 ms) are in their steady state, at a random phase. The spawner
+ *    sends SIGUSR1 then, and the process writes a CLOCK_MONOTONIC stamp to
+ *    shared memory as its last act; the waiter stamps when the read
+ *    returns. Nothing here sleeps to synchronise.
  *
  *  - The backends take turns sample by sample, in a new random order each
  *    turn, on one set of processes that each backend's watcher holds, so

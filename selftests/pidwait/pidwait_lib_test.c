@@ -208,6 +208,37 @@ TEST_F(lib, many)
 	EXPECT_EQ(0, pidwait_watcher_read(self->w, ev, 64, 0));
 }
 
+/*
+ * Exits that have all happened: once a read has returned the first, the
+ * rest are there for reads that do not wait, however small each read.
+ */
+TEST_F(lib, burst_small_reads)
+{
+	struct pidwait_watcher_event ev;
+	enum { N = 40 };
+	int hold[N], seen[N] = { 0 };
+	pid_t pids[N];
+
+	for (int i = 0; i < N; i++) {
+		pids[i] = child(&hold[i]);
+		ASSERT_LT(0, pids[i]);
+		ASSERT_EQ(0, pidwait_watcher_add(self->w, pids[i], (uint64_t)i, 0));
+	}
+	for (int i = 0; i < N; i++) {
+		release(hold[i], 0);
+		ASSERT_EQ(0, pw_reap(pids[i], NULL));
+	}
+	for (int got = 0; got < N; got++) {
+		ASSERT_EQ(1, pidwait_watcher_read(self->w, &ev, 1,
+						  got ? 0 : PW_TIMEOUT_MS * pw_slowdown()))
+			TH_LOG("%d of %d events", got, N);
+		ASSERT_LT(ev.cookie, (uint64_t)N);
+		ASSERT_EQ(pids[ev.cookie], ev.pid);
+		ASSERT_EQ(0, seen[ev.cookie]++);
+	}
+	EXPECT_EQ(0, pidwait_watcher_read(self->w, &ev, 1, 0));
+}
+
 /* The descriptor an event loop polls: readable once an exit is in. */
 TEST_F(lib, pollable)
 {
