@@ -230,15 +230,14 @@ def _proc_stat(pid):
 
 
 def _proc_status(pid, key):
-    """A number from a line of /proc/PID/status ("Tgid:"), or -1."""
+    """A number from a line of /proc/PID/status (b"Tgid:"), or -1."""
     try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith(key):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return -1
+        with open("/proc/%d/status" % pid, "rb") as f:
+            data = f.read()
+        at = data.index(b"\n" + key) + len(key) + 1
+        return int(data[at:data.index(b"\n", at)])
+    except (OSError, ValueError):
+        return -1
 
 
 def _proc_exited(pid, start, thread):
@@ -249,16 +248,18 @@ def _proc_exited(pid, start, thread):
         return True
     if st[0] != b"Z":
         return False
-    return thread or _proc_status(pid, "Threads:") <= 1
+    return thread or _proc_status(pid, b"Threads:") <= 1
 
 
 class _Proc(object):
     """/proc polled by a thread with a backoff; it wakes the caller
-    through a pipe, so that the descriptor suits any event loop."""
+    through a pipe, so that the descriptor suits any event loop. A scan
+    reads a file a watch, so a period is never shorter than SHARE scans:
+    with many watches the thread keeps to about a tenth of a CPU."""
 
     name = "proc"
     statuses = False
-    MIN, MAX = 0.001, 0.2
+    MIN, MAX, SHARE = 0.001, 0.2, 10
 
     def __init__(self):
         if _proc_stat(os.getpid()) is None:
@@ -274,6 +275,8 @@ class _Proc(object):
         self.kick = threading.Condition(self.lock)
         self.stop = False
         self.period = self.MIN
+        self.floor = self.MIN   # SHARE times the last scan's CPU time
+        self.added = False      # since the last scan began
         self.thread = threading.Thread(target=self._run, name="pidwait-proc")
         self.thread.daemon = True
         self.thread.start()
@@ -283,17 +286,18 @@ class _Proc(object):
         if st is None:
             raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
         if not thread:
-            tgid = _proc_status(pid, "Tgid:")
+            tgid = _proc_status(pid, b"Tgid:")
             if tgid < 0:            # reaped since its stat was read
                 raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
             if tgid != pid:
                 raise OSError(errno.EINVAL, "%d is a thread's id" % pid)
         with self.lock:
-            # One wakeup a burst: at MIN with others watched, the next
-            # scan is due soon; with none, the thread waits for this.
-            if self.period != self.MIN or not self.starts:
-                self.period = self.MIN
+            # One wakeup a burst: at the floor with others watched, the
+            # next scan is due soon; with none, the thread waits for this.
+            if self.period != self.floor or not self.starts:
+                self.period = self.floor
                 self.kick.notify()
+            self.added = True
             self.starts[key] = (pid, st[1], thread)
 
     def remove(self, key, pid, thread):
@@ -308,8 +312,12 @@ class _Proc(object):
                 if self.stop:
                     return
                 watched = list(self.starts.items())
+                self.added = False
+            # CPU time: waits for the GIL or the CPU make a scan no dearer.
+            t0 = time.clock_gettime(time.CLOCK_THREAD_CPUTIME_ID)
             exited = [(key, ent) for key, ent in watched
                       if _proc_exited(*ent)]
+            cost = time.clock_gettime(time.CLOCK_THREAD_CPUTIME_ID) - t0
             with self.lock:
                 if self.stop:
                     return
@@ -319,16 +327,19 @@ class _Proc(object):
                     if self.starts.get(key) is ent:
                         del self.starts[key]
                         gone.append((key, ent[0], ent[2]))
+                self.floor = max(self.MIN, self.SHARE * cost)
                 if gone:
                     self.ready.extend(gone)
-                    self.period = self.MIN
                     try:
                         os.write(self.wfd, b"x")
                     except BlockingIOError:
                         pass
+                # An add since the scan began: the next one at the floor.
+                if gone or self.added:
+                    self.period = self.floor
                 else:
-                    self.period = min(self.period * 2, self.MAX)
-                # An add while we scanned set the period back to MIN.
+                    self.period = min(max(self.period * 2, self.floor),
+                                      max(self.MAX, self.floor))
                 self.kick.wait(self.period if self.starts else None)
 
     def collect(self, table):
