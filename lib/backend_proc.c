@@ -27,8 +27,15 @@
 
 enum { ALIVE, GONE, ERROR };
 
-/* State and start time (field 22) of an id, from /proc/ID/stat. */
-static int proc_stat(pid_t pid, char *state, unsigned long long *start)
+/* What a scan and an add need of an id, all from /proc/ID/stat. */
+struct proc_stat {
+	char state;
+	int threads;			/* field 20: live threads, a zombie leader too */
+	unsigned long long start;	/* field 22: start time, in ticks */
+	int exit_signal;		/* field 38: -1 for a thread, never a leader */
+};
+
+static int proc_stat(pid_t pid, struct proc_stat *st)
 {
 	char path[32], buf[1024], *p;
 	ssize_t n;
@@ -45,32 +52,11 @@ static int proc_stat(pid_t pid, char *state, unsigned long long *start)
 	buf[n] = 0;
 	/* The command may hold spaces and parentheses: skip to its last ')'. */
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-			 state, start) != 2)
+	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %d %*d %llu"
+			 " %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %d",
+			 &st->state, &st->threads, &st->start, &st->exit_signal) != 4)
 		return ERROR;
 	return ALIVE;
-}
-
-/* A number from a line of /proc/ID/status ("Tgid:", "Threads:"), or -1. */
-static int proc_status(pid_t pid, const char *key)
-{
-	char path[32], line[128];
-	size_t len = strlen(key);
-	int v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, len)) {
-			if (sscanf(line + len, "%d", &v) != 1)
-				v = -1;
-			break;
-		}
-	fclose(f);
-	return v;
 }
 
 /*
@@ -79,15 +65,14 @@ static int proc_status(pid_t pid, const char *key)
  */
 static bool proc_exited(const struct pw_entry *e)
 {
-	unsigned long long start;
-	char state;
+	struct proc_stat st;
 
-	if (proc_stat(e->pid, &state, &start) != ALIVE || start != e->start ||
-	    state == 'X')
+	if (proc_stat(e->pid, &st) != ALIVE || st.start != e->start ||
+	    st.state == 'X')
 		return true;
-	if (state != 'Z')
+	if (st.state != 'Z')
 		return false;
-	return e->thread || proc_status(e->pid, "Threads:") <= 1;
+	return e->thread || st.threads <= 1;
 }
 
 /* The shortest period that keeps the scans to their share of a CPU. */
@@ -130,9 +115,9 @@ static void proc_close(struct pidwait_watcher *w)
 
 static int proc_add(struct pidwait_watcher *w, struct pw_entry *e)
 {
-	char state;
+	struct proc_stat st;
 
-	switch (proc_stat(e->pid, &state, &e->start)) {
+	switch (proc_stat(e->pid, &st)) {
 	case GONE:
 		errno = ESRCH;
 		return -1;
@@ -140,15 +125,11 @@ static int proc_add(struct pidwait_watcher *w, struct pw_entry *e)
 		return -1;
 	}
 	/* A thread's id is no process: as pidwait and pidfd_open say. */
-	if (!e->thread) {
-		pid_t tgid = proc_status(e->pid, "Tgid:");
-
-		if (tgid != e->pid) {
-			/* Reaped since its stat was read: gone, as at the start. */
-			errno = tgid < 0 ? ESRCH : EINVAL;
-			return -1;
-		}
+	if (!e->thread && st.exit_signal == -1) {
+		errno = EINVAL;
+		return -1;
 	}
+	e->start = st.start;
 	w->period_ns = period_floor(w);
 	w->scan_due = true;
 	arm(w, true);
