@@ -218,37 +218,36 @@ class _Pidfd(object):
         self.ep.close()
 
 
+_ProcStat = collections.namedtuple(
+    "_ProcStat", "state threads start exit_signal")
+
+
 def _proc_stat(pid):
-    """(state, start time) of an id, or None once it is gone."""
+    """What a scan and an add need of an id, from /proc/ID/stat, or None
+    once it is gone: the state, the live threads (field 20, a zombie
+    leader's too), the start time (22) and the exit signal (38, -1 for
+    a thread and never for a leader)."""
     try:
         with open("/proc/%d/stat" % pid, "rb") as f:
             data = f.read()
     except (FileNotFoundError, ProcessLookupError):
         return None
+    if not data:                # reaped as it was read
+        return None
     fields = data[data.rindex(b")") + 2:].split()
-    return fields[0], int(fields[19])
-
-
-def _proc_status(pid, key):
-    """A number from a line of /proc/PID/status (b"Tgid:"), or -1."""
-    try:
-        with open("/proc/%d/status" % pid, "rb") as f:
-            data = f.read()
-        at = data.index(b"\n" + key) + len(key) + 1
-        return int(data[at:data.index(b"\n", at)])
-    except (OSError, ValueError):
-        return -1
+    return _ProcStat(fields[0], int(fields[17]), int(fields[19]),
+                     int(fields[35]))
 
 
 def _proc_exited(pid, start, thread):
     """Gone, or not the process it was. A leader that ended before its
     other threads is a zombie while its process still runs."""
     st = _proc_stat(pid)
-    if st is None or st[1] != start or st[0] == b"X":
+    if st is None or st.start != start or st.state == b"X":
         return True
-    if st[0] != b"Z":
+    if st.state != b"Z":
         return False
-    return thread or _proc_status(pid, b"Threads:") <= 1
+    return thread or st.threads <= 1
 
 
 class _Proc(object):
@@ -285,12 +284,8 @@ class _Proc(object):
         st = _proc_stat(pid)
         if st is None:
             raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
-        if not thread:
-            tgid = _proc_status(pid, b"Tgid:")
-            if tgid < 0:            # reaped since its stat was read
-                raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
-            if tgid != pid:
-                raise OSError(errno.EINVAL, "%d is a thread's id" % pid)
+        if not thread and st.exit_signal == -1:
+            raise OSError(errno.EINVAL, "%d is a thread's id" % pid)
         with self.lock:
             # One wakeup a burst: at the floor with others watched, the
             # next scan is due soon; with none, the thread waits for this.
@@ -298,7 +293,7 @@ class _Proc(object):
                 self.period = self.floor
                 self.kick.notify()
             self.added = True
-            self.starts[key] = (pid, st[1], thread)
+            self.starts[key] = (pid, st.start, thread)
 
     def remove(self, key, pid, thread):
         with self.lock:

@@ -5,6 +5,7 @@
 """
 
 import asyncio
+import errno
 import os
 import signal
 import sys
@@ -114,6 +115,29 @@ class Backend(object):
         self.assertRaises(ValueError, self.w.add, os.getpid())
         self.assertRaises(ValueError, self.w.fileno)
         self.w.close()
+
+    def test_thread_ids(self):
+        """A thread's id is no process; with thread=True it is its thread."""
+        before = set(os.listdir("/proc/self/task"))
+        stop = threading.Event()
+        t = threading.Thread(target=stop.wait)
+        t.start()
+        tid, = [int(x) for x in set(os.listdir("/proc/self/task")) - before]
+        try:
+            with self.assertRaises(OSError) as cm:
+                self.w.add(tid)
+            self.assertEqual(errno.EINVAL, cm.exception.errno)
+            try:
+                self.w.add(tid, cookie="t", thread=True)
+            except OSError as e:
+                # pidfd before 6.9, the module where its kernel cannot.
+                self.assertEqual(errno.EOPNOTSUPP, e.errno)
+                return
+        finally:
+            stop.set()
+            t.join()
+        ev, = self.w.read(10)
+        self.assertEqual((tid, "t", True), (ev.pid, ev.cookie, ev.thread))
 
     def test_two_threads(self):
         pid, w = child(3)
