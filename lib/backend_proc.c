@@ -6,8 +6,8 @@
  * it had when added: a reused number is never taken for the old process.
  *
  * A scan reads a file per watch, so the period is never shorter than ten
- * times the CPU time the last scan took: with many watches the waiter keeps to
- * about a tenth of a CPU, and waits longer for the news instead.
+ * times the CPU time the last scan took: with many watches the waiter
+ * keeps to about a tenth of a CPU, and waits longer for the news instead.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -157,7 +157,7 @@ static long thread_cpu_ns(void)
 /* Mark what has exited, and set the next period by what this cost. */
 static void scan(struct pidwait_watcher *w)
 {
-	long t0 = thread_cpu_ns(), lo, hi;
+	long t0 = thread_cpu_ns(), lo, hi, p;
 	struct pw_entry *e;
 	unsigned int i;
 
@@ -170,10 +170,8 @@ static void scan(struct pidwait_watcher *w)
 	w->scan_ns = thread_cpu_ns() - t0;
 	lo = period_floor(w);
 	hi = lo > PERIOD_MAX_NS ? lo : PERIOD_MAX_NS;
-	if (w->gone || w->period_ns * 2 < lo)
-		w->period_ns = lo;
-	else
-		w->period_ns = w->period_ns * 2 < hi ? w->period_ns * 2 : hi;
+	p = w->gone ? lo : w->period_ns * 2;
+	w->period_ns = p < lo ? lo : p > hi ? hi : p;
 }
 
 /*

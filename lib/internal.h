@@ -30,9 +30,10 @@ struct pidwait_watcher {
 	/* module backend: PIDWAIT_ARM_* the running module supports, and
 	 * the size of its records (a newer module may grow them) */
 	unsigned int arm_flags, event_size;
-	/* proc backend: the current period of its timer, what the last scan
-	 * took, an add since it (a zombie added is seen at the next read, at
-	 * once), and the entries it found exited that no read has taken yet */
+	/* proc backend: the current period of its timer, the CPU time the
+	 * last scan took, an add since it (a zombie added is seen at the
+	 * next read, at once), and the entries it found exited that no read
+	 * has taken yet */
 	long period_ns, scan_ns;
 	bool scan_due;
 	unsigned int gone;
